@@ -301,32 +301,56 @@ func convShape(x, w []Dim, attrs map[string]*onnxpb.AttributeProto) []Dim {
 func reshapeShape(x []Dim, shape []int64) []Dim {
 	out := make([]Dim, len(shape))
 	infer := -1
-	known := int64(1)
-	for i, s := range shape {
+	for i, v := range shape {
 		switch {
-		case s == 0 && x != nil && i < len(x):
+		case v == 0 && x != nil && i < len(x):
 			out[i] = x[i]
-		case s == -1:
+		case v == -1:
 			infer = i
-			continue
 		default:
-			out[i] = Dim{Value: s}
-		}
-		if out[i].Known() {
-			known *= out[i].Value
-		} else {
-			known = -1
+			out[i] = Dim{Value: v}
 		}
 	}
-	if infer >= 0 {
-		total := product(x)
-		if total.Known() && known > 0 {
-			out[infer] = Dim{Value: total.Value / known}
-		} else {
-			out[infer] = Dim{Value: -1}
+	if infer < 0 {
+		return out
+	}
+	out[infer] = Dim{Value: -1}
+	if x == nil {
+		return out
+	}
+	// The inferred size is (product of input dims) / (product of the other
+	// output dims). Symbolic dims that appear on both sides cancel, so
+	// [n,8,8,8] → [0,8,-1] gives [n,8,64].
+	rest := append([]Dim{}, x...)
+	known := int64(1)
+	for i, d := range out {
+		if i == infer {
+			continue
 		}
+		if d.Known() {
+			known *= d.Value
+			continue
+		}
+		j := indexOfParam(rest, d.Param)
+		if d.Param == "" || j < 0 {
+			return out
+		}
+		rest = append(rest[:j], rest[j+1:]...)
+	}
+	total := product(rest)
+	if total.Known() && known > 0 {
+		out[infer] = Dim{Value: total.Value / known}
 	}
 	return out
+}
+
+func indexOfParam(ds []Dim, p string) int {
+	for i, d := range ds {
+		if !d.Known() && d.Param == p {
+			return i
+		}
+	}
+	return -1
 }
 
 func unsqueezeShape(x []Dim, axes []int64) []Dim {

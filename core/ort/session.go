@@ -297,7 +297,9 @@ func (s *Session) Run(ctx context.Context, in, out Feeds) error {
 			return fmt.Errorf("run %s: input %q is %s in the model, got %s", s.path, vi.Name, vi.Type, t.dtype)
 		}
 		if t.sync != nil {
-			t.sync(true)
+			if err := t.sync(t, true); err != nil {
+				return fmt.Errorf("run %s: input %q: %w", s.path, vi.Name, err)
+			}
 		}
 		inputs[i] = t.value
 	}
@@ -353,7 +355,7 @@ func (s *Session) Run(ctx context.Context, in, out Feeds) error {
 	}
 	for _, t := range outTensors {
 		if t.sync != nil {
-			t.sync(false)
+			t.sync(t, false)
 		}
 	}
 	return nil

@@ -24,9 +24,9 @@ type Tensor struct {
 	i64 []int64
 	raw []byte // float16, uint8 and bool element bytes
 
-	// sync copies a scalar's value to (true) or from (false) the binding's
+	// sync moves a scalar's value to (true) or from (false) the binding's
 	// store; nil for tensors, whose memory is shared directly.
-	sync func(toORT bool)
+	sync func(t *Tensor, toORT bool) error
 }
 
 // NewTensor allocates a zero tensor of the given element type and shape.
@@ -77,20 +77,32 @@ func NewTensor(dtype onnx.DataType, shape ...int64) (*Tensor, error) {
 
 // typed creates a binding tensor over a Go slice it returns. For a scalar
 // the binding keeps its own one-element store, so the Tensor gets a slice of
-// its own and sync copies between the two around each Run.
-func typed[T float32 | float64 | int32 | int64](s ortgo.Shape, n int64, scalar bool) (ortgo.Value, []T, func(toORT bool), error) {
+// its own and sync moves the value across around each Run.
+func typed[T float32 | float64 | int32 | int64](s ortgo.Shape, n int64, scalar bool) (ortgo.Value, []T, func(*Tensor, bool) error, error) {
 	if scalar {
 		v, err := ortgo.NewEmptyScalar[T]()
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		data := make([]T, 1)
-		sync := func(toORT bool) {
-			if toORT {
-				v.Set(data[0])
-			} else {
-				data[0] = v.GetData()
+		sync := func(t *Tensor, toORT bool) error {
+			cur := t.value.(*ortgo.Scalar[T])
+			if !toORT {
+				data[0] = cur.GetData()
+				return nil
 			}
+			if cur.GetData() == data[0] {
+				return nil
+			}
+			// Scalar.Set swaps in a new Go slice that ONNX Runtime never
+			// sees, so a changed input value needs a new scalar.
+			next, err := ortgo.NewScalar(data[0])
+			if err != nil {
+				return err
+			}
+			cur.Destroy()
+			t.value = next
+			return nil
 		}
 		return v, data, sync, nil
 	}
