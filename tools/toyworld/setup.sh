@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages the ToyWorld tools need (idempotent). Run as root.
+# libopenblas0-openmp matters: without it Debian torch uses the reference BLAS (~10x slower).
 set -e
-PKGS="python3 python3-torch python3-onnx python3-numpy python3-pil python3-regex"
+PKGS="python3 python3-torch python3-onnx python3-numpy python3-pil python3-regex libopenblas0-openmp"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

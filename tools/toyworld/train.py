@@ -1,0 +1,362 @@
+"""ToyWorld training stages (resumable). usage: python3 train.py STAGE [--steps N] [--threads T] [--minutes M]
+Stages: data, vae, encode, unet, judge, controlnet. Checkpoints in work/ckpt_<stage>.pt (saved every
+few minutes and at the end); rerunning a stage resumes from its checkpoint. Stage wall times are
+accumulated in work/stage_times.json.
+"""
+import argparse
+import copy
+import json
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import models
+import openpose
+import tokenizer
+import world
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORK = os.path.join(HERE, "work")
+TOKDIR = os.path.join(HERE, "..", "..", "models", "toyworld", "tokenizer")
+N_TRAIN = 40000
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+def record_time(stage, seconds, extra=None):
+    p = os.path.join(WORK, "stage_times.json")
+    d = json.load(open(p)) if os.path.exists(p) else {}
+    e = d.get(stage, {"seconds": 0.0})
+    e["seconds"] = e["seconds"] + seconds
+    if extra:
+        e.update(extra)
+    d[stage] = e
+    json.dump(d, open(p, "w"), indent=1)
+
+
+def load_ckpt(stage):
+    p = os.path.join(WORK, "ckpt_%s.pt" % stage)
+    return torch.load(p) if os.path.exists(p) else None
+
+
+def save_ckpt(stage, obj):
+    p = os.path.join(WORK, "ckpt_%s.pt" % stage)
+    torch.save(obj, p + ".tmp")
+    os.replace(p + ".tmp", p)
+
+
+def to_t(imgs):
+    return torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+def data(args=None):
+    d = world.make_dataset(N_TRAIN, seed=1)
+    sk = np.zeros((N_TRAIN, 32, 32, 3), np.uint8)
+    for i in range(N_TRAIN):
+        sk[i] = openpose.draw_skeleton(d["keypoints"][i], [True] * 18, 32, 32)
+    d["skeleton"] = sk
+    np.savez(os.path.join(WORK, "data_train.npz"), **d)
+
+
+def load_data():
+    return dict(np.load(os.path.join(WORK, "data_train.npz")))
+
+
+def lr_at(step, total, base, warm=100):
+    if step < warm:
+        return base * (step + 1) / warm
+    p = (step - warm) / max(1, total - warm)
+    return base * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(1.0, p))))
+
+
+class Loop:
+    """Shared resumable loop bookkeeping."""
+    def __init__(self, stage, total, modules, opt, ema=None):
+        self.stage, self.total, self.modules, self.opt, self.ema = stage, total, modules, opt, ema
+        self.step = 0
+        ck = load_ckpt(stage)
+        if ck:
+            for k, m in modules.items():
+                m.load_state_dict(ck[k])
+            opt.load_state_dict(ck["opt"])
+            if ema is not None:
+                for k, m in ema.items():
+                    m.load_state_dict(ck["ema_" + k])
+            self.step = ck["step"]
+            log("resumed", stage, "at step", self.step)
+        self.t0 = time.time()
+        self.last_save = time.time()
+
+    def save(self):
+        obj = {k: m.state_dict() for k, m in self.modules.items()}
+        obj["opt"] = self.opt.state_dict()
+        if self.ema is not None:
+            for k, m in self.ema.items():
+                obj["ema_" + k] = m.state_dict()
+        obj["step"] = self.step
+        save_ckpt(self.stage, obj)
+        record_time(self.stage, time.time() - self.t0, {"step": self.step})
+        self.t0 = time.time()
+        self.last_save = time.time()
+
+    def tick(self):
+        self.step += 1
+        if time.time() - self.last_save > 180:
+            self.save()
+
+
+def ema_update(ema, model, decay):
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), model.parameters()):
+            pe.mul_(decay).add_(pm.detach(), alpha=1 - decay)
+        for be, bm in zip(ema.buffers(), model.buffers()):
+            be.copy_(bm)
+
+
+def train_vae(args):
+    d = load_data()
+    x_all = d["images"]
+    vae = models.VAE()
+    opt = torch.optim.Adam(vae.parameters(), lr=1e-3)
+    L = Loop("vae", args.steps, {"vae": vae}, opt)
+    rng = np.random.default_rng(L.step + 7)
+    bs = 32
+    deadline = time.time() + args.minutes * 60
+    while L.step < L.total and time.time() < deadline:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(L.step, L.total, 1e-3)
+        x = to_t(x_all[rng.integers(0, N_TRAIN, bs)])
+        mean, logvar = vae.encode(x)
+        z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+        rec = vae.decode(z)
+        mse = F.mse_loss(rec, x)
+        kl = 0.5 * torch.mean(mean ** 2 + logvar.exp() - 1 - logvar)
+        loss = mse + 1e-5 * kl
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        L.tick()
+        if L.step % 50 == 0:
+            psnr = 10 * np.log10(4.0 / mse.item())
+            log("vae step", L.step, "mse %.5f psnr %.2f kl %.3f" % (mse.item(), psnr, kl.item()))
+    L.save()
+
+
+@torch.no_grad()
+def encode(args=None):
+    d = load_data()
+    vae = models.VAE()
+    vae.load_state_dict(load_ckpt("vae")["vae"])
+    vae.eval()
+    means, logvars, recs = [], [], []
+    for i in range(0, N_TRAIN, 500):
+        x = to_t(d["images"][i:i + 500])
+        m, lv = vae.encode(x)
+        means.append(m.numpy())
+        logvars.append(lv.numpy())
+        r = vae.decode(m)
+        recs.append(((r.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy())
+    mean = np.concatenate(means)
+    logvar = np.concatenate(logvars)
+    z = mean + np.exp(0.5 * logvar) * np.random.default_rng(0).standard_normal(mean.shape)
+    sf = float(1.0 / z.std())
+    np.savez(os.path.join(WORK, "latents.npz"), mean=mean, logvar=logvar, recon=np.concatenate(recs))
+    json.dump({"scaling_factor": sf}, open(os.path.join(WORK, "vae_scaling.json"), "w"))
+    log("scaling factor", sf)
+
+
+class Captioner:
+    def __init__(self, d, rng, p_drop=0.1):
+        self.tok = tokenizer.ClipTokenizer(TOKDIR)
+        self.d, self.rng, self.p_drop = d, rng, p_drop
+        self.cache = {}
+
+    def ids(self, s):
+        if s not in self.cache:
+            self.cache[s] = self.tok(s)
+        return self.cache[s]
+
+    def batch(self, idx):
+        out = []
+        for i in idx:
+            if self.rng.random() < self.p_drop:
+                s = ""
+            else:
+                s = world.caption(tuple(self.d["identity"][i]), int(self.d["scene"][i]), self.rng)
+            out.append(self.ids(s))
+        return torch.tensor(out, dtype=torch.long)
+
+
+def latents_batch(lat, idx, sf):
+    m = torch.from_numpy(lat["mean"][idx])
+    s = torch.from_numpy(np.exp(0.5 * lat["logvar"][idx]))
+    return (m + s * torch.randn_like(m)) * sf
+
+
+def train_unet(args):
+    d = load_data()
+    lat = dict(np.load(os.path.join(WORK, "latents.npz")))
+    sf = json.load(open(os.path.join(WORK, "vae_scaling.json")))["scaling_factor"]
+    te, unet = models.TextEncoder(), models.UNet()
+    ema_te, ema_unet = copy.deepcopy(te), copy.deepcopy(unet)
+    params = list(te.parameters()) + list(unet.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-2)
+    L = Loop("unet", args.steps, {"te": te, "unet": unet}, opt, {"te": ema_te, "unet": ema_unet})
+    rng = np.random.default_rng(L.step + 11)
+    cap = Captioner(d, rng)
+    ac = models.sd_alphas_cumprod()
+    bs = args.bs
+    deadline = time.time() + args.minutes * 60
+    run = 0.0
+    while L.step < L.total and time.time() < deadline:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(L.step, L.total, args.lr, warm=200)
+        idx = rng.integers(0, N_TRAIN, bs)
+        z0 = latents_batch(lat, idx, sf)
+        ids = cap.batch(idx)
+        t = torch.randint(0, 1000, (bs,))
+        eps = torch.randn_like(z0)
+        a = ac[t][:, None, None, None]
+        zt = a.sqrt() * z0 + (1 - a).sqrt() * eps
+        ctx, _ = te(ids)
+        pred = unet(zt, t.float(), ctx)
+        loss = F.mse_loss(pred, eps)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        decay = min(0.999, (1 + L.step) / (10 + L.step))
+        ema_update(ema_te, te, decay)
+        ema_update(ema_unet, unet, decay)
+        run = 0.98 * run + 0.02 * loss.item() if run else loss.item()
+        L.tick()
+        if L.step % 50 == 0:
+            log("unet step", L.step, "loss %.4f" % run)
+    L.save()
+
+
+def train_judge(args):
+    d = load_data()
+    lat = dict(np.load(os.path.join(WORK, "latents.npz")))
+    judge = models.Judge()
+    opt = torch.optim.AdamW(judge.parameters(), lr=2e-3, weight_decay=1e-4)
+    L = Loop("judge", args.steps, {"judge": judge}, opt)
+    rng = np.random.default_rng(L.step + 13)
+    bs = 128
+    deadline = time.time() + args.minutes * 60
+    tgt_all = np.concatenate([d["identity"], d["scene"][:, None]], 1)
+    while L.step < L.total and time.time() < deadline:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(L.step, L.total, 2e-3)
+        idx = rng.integers(0, N_TRAIN, bs)
+        use_rec = rng.random(bs) < 0.5
+        imgs = np.where(use_rec[:, None, None, None], lat["recon"][idx], d["images"][idx])
+        x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255.0
+        x = augment(x, rng)
+        out = judge(x)
+        tgt = torch.from_numpy(tgt_all[idx])
+        loss = sum(F.cross_entropy(o, tgt[:, i]) for i, o in enumerate(out[:5]))
+        kp = torch.from_numpy(d["keypoints"][idx] / 32.0).float()
+        loss = loss + 50.0 * F.smooth_l1_loss(out[5], kp, beta=0.01)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        L.tick()
+        if L.step % 50 == 0:
+            acc = [(o.argmax(1) == tgt[:, i]).float().mean().item() for i, o in enumerate(out[:5])]
+            kpe = (out[5] - kp).norm(dim=-1).median().item() * 100
+            log("judge step", L.step, "loss %.3f acc %s kp %.2f%%" % (loss.item(), np.round(acc, 3), kpe))
+    L.save()
+
+
+def augment(x, rng):
+    B = x.shape[0]
+    g = torch.from_numpy(rng.uniform(0.9, 1.1, (B, 1, 1, 1))).float()
+    b = torch.from_numpy(rng.uniform(-0.05, 0.05, (B, 3, 1, 1))).float()
+    n = torch.from_numpy(rng.uniform(0, 0.04, (B, 1, 1, 1))).float()
+    x = x * g + b + n * torch.randn_like(x)
+    blur = torch.from_numpy(rng.random(B) < 0.2)
+    if blur.any():
+        k = torch.tensor([[1., 2., 1.], [2., 4., 2.], [1., 2., 1.]]) / 16
+        xb = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k.expand(3, 1, 3, 3).contiguous(), groups=3)
+        x = torch.where(blur[:, None, None, None], xb, x)
+    return x.clamp(0, 1)
+
+
+def load_unet_ema():
+    ck = load_ckpt("unet")
+    te, unet = models.TextEncoder(), models.UNet()
+    te.load_state_dict(ck["ema_te"])
+    unet.load_state_dict(ck["ema_unet"])
+    return te.eval(), unet.eval()
+
+
+def train_controlnet(args):
+    d = load_data()
+    lat = dict(np.load(os.path.join(WORK, "latents.npz")))
+    sf = json.load(open(os.path.join(WORK, "vae_scaling.json")))["scaling_factor"]
+    te, unet = load_unet_ema()
+    for p in list(te.parameters()) + list(unet.parameters()):
+        p.requires_grad_(False)
+    cn = models.ControlNet()
+    cn.enc.load_state_dict(unet.enc.state_dict())
+    ema_cn = copy.deepcopy(cn)
+    opt = torch.optim.AdamW(cn.parameters(), lr=args.lr, weight_decay=0.0)
+    L = Loop("controlnet", args.steps, {"cn": cn}, opt, {"cn": ema_cn})
+    rng = np.random.default_rng(L.step + 17)
+    cap = Captioner(d, rng, p_drop=0.1)
+    ac = models.sd_alphas_cumprod()
+    bs = args.bs
+    deadline = time.time() + args.minutes * 60
+    run = 0.0
+    while L.step < L.total and time.time() < deadline:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(L.step, L.total, args.lr, warm=50)
+        idx = rng.integers(0, N_TRAIN, bs)
+        z0 = latents_batch(lat, idx, sf)
+        with torch.no_grad():
+            ctx, _ = te(cap.batch(idx))
+        cond = torch.from_numpy(d["skeleton"][idx]).permute(0, 3, 1, 2).float() / 255.0
+        t = torch.randint(0, 1000, (bs,))
+        eps = torch.randn_like(z0)
+        a = ac[t][:, None, None, None]
+        zt = a.sqrt() * z0 + (1 - a).sqrt() * eps
+        downs, mid = cn(zt, t.float(), ctx, cond)
+        pred = unet(zt, t.float(), ctx, downs, mid)
+        loss = F.mse_loss(pred, eps)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        ema_update(ema_cn, cn, min(0.995, (1 + L.step) / (10 + L.step)))
+        run = 0.98 * run + 0.02 * loss.item() if run else loss.item()
+        L.tick()
+        if L.step % 50 == 0:
+            log("controlnet step", L.step, "loss %.4f" % run)
+    L.save()
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("stage")
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--minutes", type=float, default=1e9)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--bs", type=int, default=64)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    torch.manual_seed(0)
+    os.makedirs(WORK, exist_ok=True)
+    t0 = time.time()
+    fn = dict(data=data, vae=train_vae, encode=encode, unet=train_unet, judge=train_judge,
+              controlnet=train_controlnet)[args.stage]
+    fn(args)
+    if args.stage in ("data", "encode"):
+        record_time(args.stage, time.time() - t0)
+    log("stage", args.stage, "done in %.1fs" % (time.time() - t0))
