@@ -1,0 +1,83 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	oneactor "github.com/oneactor/oneactor-desktop"
+	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/service"
+	"github.com/oneactor/oneactor-desktop/gui"
+	"github.com/oneactor/oneactor-desktop/storage"
+)
+
+const usage = `Usage: oneactor-desktop [flags] [command]
+
+Commands:
+  (none)    open the app window
+  doctor    print ONNX Runtime, provider and data-folder diagnostics
+  version   print the version
+  help      show this help
+
+Flags:
+`
+
+// run parses the command line and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("oneactor-desktop", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", "", "library folder (default $"+storage.DataDirEnv+", else ~/.local/share/oneactor)")
+	provider := fs.String("provider", "auto", "execution provider: auto (CUDA, else CPU), cuda or cpu")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	prov, err := ort.ParseProvider(*provider)
+	if err != nil {
+		fmt.Fprintln(stderr, "oneactor-desktop:", err)
+		return 2
+	}
+	dir, err := storage.DataDir(*dataDir, os.Getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, "oneactor-desktop:", err)
+		return 1
+	}
+	svc := service.New(service.Config{DataDir: dir, Provider: prov})
+
+	cmd := fs.Arg(0)
+	switch cmd {
+	case "":
+		if err := storage.EnsureDataDir(dir); err != nil {
+			fmt.Fprintln(stderr, "oneactor-desktop:", err)
+			return 1
+		}
+		gui.Run(svc)
+		return 0
+	case "doctor":
+		d := svc.Diagnostics()
+		fmt.Fprint(stdout, d.Text())
+		if !d.OK() {
+			return 1
+		}
+		return 0
+	case "version":
+		info := oneactor.AppInfo().Details
+		fmt.Fprintf(stdout, "%s %s (build %d)\n", info.Name, info.Version, info.Build)
+		return 0
+	case "help":
+		fs.Usage()
+		return 0
+	default:
+		fmt.Fprintf(stderr, "oneactor-desktop: unknown command %q\n", cmd)
+		fs.Usage()
+		return 2
+	}
+}
