@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,7 +57,7 @@ func (e *LibraryError) Error() string {
 	case ErrLibraryMissing:
 		b.WriteString("ONNX Runtime library not found")
 		if len(e.Tried) > 0 {
-			fmt.Fprintf(&b, " (tried %s)", strings.Join(e.Tried, ", "))
+			fmt.Fprintf(&b, " (%s)", describeTried(e.Tried))
 		}
 		fmt.Fprintf(&b, ". Fix: run `make setup` in the source folder to download ONNX Runtime %s, "+
 			"or set %s to the path of libonnxruntime.so (or the folder holding it).", TestedVersion, LibraryEnv)
@@ -76,6 +77,35 @@ func (e *LibraryError) Error() string {
 }
 
 func (e *LibraryError) Is(target error) bool { return target == e.Kind }
+
+// describeTried shortens the list of paths: folders searched for the usual
+// file names are named once.
+func describeTried(tried []string) string {
+	var dirs, files []string
+	seen := map[string]bool{}
+	for _, p := range tried {
+		if !slices.Contains(libraryNames, filepath.Base(p)) {
+			files = append(files, p)
+			continue
+		}
+		if d := filepath.Dir(p); !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	if len(dirs) == 1 && len(files) == 0 && len(tried) == 1 {
+		return "tried " + tried[0]
+	}
+	var parts []string
+	if len(files) > 0 {
+		parts = append(parts, "tried "+strings.Join(files, ", "))
+	}
+	if len(dirs) > 0 {
+		parts = append(parts, fmt.Sprintf("looked for %s in %s",
+			strings.Join(libraryNames, ", "), strings.Join(dirs, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
 
 func orUnknown(s string) string {
 	if s == "" {
