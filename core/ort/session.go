@@ -63,6 +63,13 @@ type SessionOptions struct {
 	DeviceID       int
 	IntraOpThreads int // 0: ONNX Runtime decides (one per physical core)
 	OptLevel       OptLevel
+	// OptimizedModelPath, when set, makes ONNX Runtime write the model as it
+	// runs it (after optimisation, with inferred shapes in value_info).
+	OptimizedModelPath string
+	// Config holds extra session configuration entries
+	// (onnxruntime_session_options_config_keys.h), e.g.
+	// "session.optimized_model_external_initializers_file_name".
+	Config map[string]string
 }
 
 // ErrCanceled is returned (wrapped with the context's error) when a context
@@ -178,6 +185,16 @@ func (rt *Runtime) sessionOptions(o SessionOptions, cuda bool) (*ortgo.SessionOp
 	}()
 	if err := so.SetGraphOptimizationLevel(o.OptLevel.binding()); err != nil {
 		return nil, err
+	}
+	if o.OptimizedModelPath != "" {
+		if err := so.SetOptimizedModelFilePath(o.OptimizedModelPath); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range o.Config {
+		if err := so.AddSessionConfigEntry(k, v); err != nil {
+			return nil, fmt.Errorf("session config %s=%s: %w", k, v, err)
+		}
 	}
 	if o.IntraOpThreads > 0 {
 		if err := so.SetIntraOpNumThreads(o.IntraOpThreads); err != nil {
@@ -313,6 +330,14 @@ func (s *Session) Run(ctx context.Context, in, out Feeds) error {
 	for i, vi := range s.sig.Outputs {
 		t := out[vi.Name]
 		if t == nil {
+			if _, static := vi.Static(); !static {
+				// Shape known only after the run: the binding allocates it.
+				// Its copy-out is wrong for float16, so refuse that case.
+				if vi.Type == onnx.Float16 || vi.Rank() == 0 {
+					return fmt.Errorf("run %s: output %q (%s) has a dynamic shape; pass a preallocated tensor", s.path, vi.Name, vi)
+				}
+				continue
+			}
 			var err error
 			if t, err = s.Output(vi.Name); err != nil {
 				return fmt.Errorf("run %s: %w", s.path, err)
@@ -321,7 +346,7 @@ func (s *Session) Run(ctx context.Context, in, out Feeds) error {
 				out[vi.Name] = t
 			}
 		}
-		if t.dtype != vi.Type {
+		if t.dtype != vi.Type && vi.Type != onnx.Undefined {
 			return fmt.Errorf("run %s: output %q is %s in the model, got a %s tensor", s.path, vi.Name, vi.Type, t.dtype)
 		}
 		outTensors[i] = t
@@ -353,7 +378,20 @@ func (s *Session) Run(ctx context.Context, in, out Feeds) error {
 	if runErr != nil {
 		return fmt.Errorf("run %s: %w", s.path, runErr)
 	}
-	for _, t := range outTensors {
+	for i, t := range outTensors {
+		if t == nil {
+			name := s.sig.Outputs[i].Name
+			wrapped, err := wrapValue(outputs[i])
+			if err != nil {
+				return fmt.Errorf("run %s: output %q: %w", s.path, name, err)
+			}
+			if out != nil {
+				out[name] = wrapped
+			} else {
+				wrapped.Destroy()
+			}
+			continue
+		}
 		if t.sync != nil {
 			t.sync(t, false)
 		}

@@ -221,3 +221,26 @@ func (t *Tensor) Destroy() {
 		t.value = nil
 	}
 }
+
+// wrapValue adopts a tensor the binding allocated for an output of dynamic
+// shape (its data already copied into Go memory by the binding).
+func wrapValue(v ortgo.Value) (*Tensor, error) {
+	if v == nil {
+		return nil, fmt.Errorf("no value returned")
+	}
+	t := &Tensor{value: v, shape: []int64(v.GetShape())}
+	switch x := v.(type) {
+	case *ortgo.Tensor[float32]:
+		t.dtype, t.f32 = onnx.Float, x.GetData()
+	case *ortgo.Tensor[float64]:
+		t.dtype, t.f64 = onnx.Double, x.GetData()
+	case *ortgo.Tensor[int32]:
+		t.dtype, t.i32 = onnx.Int32, x.GetData()
+	case *ortgo.Tensor[int64]:
+		t.dtype, t.i64 = onnx.Int64, x.GetData()
+	default:
+		v.Destroy()
+		return nil, fmt.Errorf("output of type %T cannot be returned with a dynamic shape", v)
+	}
+	return t, nil
+}
