@@ -185,7 +185,8 @@ func (b *Builder) Output(name string) {
 }
 
 // OutputAs exposes value `from` as graph output `name` with an explicit type
-// and shape (an Identity node renames it when the names differ).
+// and shape (an Identity node renames it when the names differ). With no
+// dims, the inferred shape is used when known, else the rank is left open.
 func (b *Builder) OutputAs(name, from string, dt DataType, dims ...any) {
 	if name != from {
 		b.count++
@@ -195,6 +196,9 @@ func (b *Builder) OutputAs(name, from string, dt DataType, dims ...any) {
 		})
 	}
 	vi := ValueInfo{Name: name, Type: dt, Shape: b.dims(dims)}
+	if len(dims) == 0 {
+		vi.Shape = b.info[from].Shape
+	}
 	b.info[name] = vi
 	b.graph.Output = append(b.graph.Output, valueInfoProto(vi))
 }

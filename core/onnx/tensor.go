@@ -33,6 +33,15 @@ func TensorFloat16(name string, dims []int64, data []float32) *onnxpb.TensorProt
 	return rawTensor(name, Float16, dims, raw)
 }
 
+// TensorFloat64 makes a float64 tensor.
+func TensorFloat64(name string, dims []int64, data []float64) *onnxpb.TensorProto {
+	raw := make([]byte, 8*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
+	}
+	return rawTensor(name, Double, dims, raw)
+}
+
 // TensorInt64 makes an int64 tensor.
 func TensorInt64(name string, dims []int64, data []int64) *onnxpb.TensorProto {
 	raw := make([]byte, 8*len(data))

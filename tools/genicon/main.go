@@ -84,7 +84,7 @@ func shade(x, y float64) (r, g, b, a float64) {
 }
 
 func mix(a, b, t float64) float64 { return a + (b-a)*t }
-func sq(v float64) float64         { return v * v }
+func sq(v float64) float64        { return v * v }
 
 func inRoundedRect(x, y, lo, hi, rad float64) bool {
 	cx := math.Max(lo+rad, math.Min(hi-rad, x))
