@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"math/rand"
+	"os"
 	"testing"
 	"time"
 )
@@ -108,3 +109,5 @@ func mustVerify(t testing.TB, l *Library) *Report {
 	}
 	return rep
 }
+
+func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
