@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
 )
 
@@ -31,5 +33,40 @@ func TestBadArguments(t *testing.T) {
 	errb.Reset()
 	if code := run([]string{"frobnicate"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `unknown command "frobnicate"`) {
 		t.Errorf("unknown command: exit %d, %q", code, errb.String())
+	}
+}
+
+func TestGradcheckCommand(t *testing.T) {
+	b := onnx.NewBuilder("mlp", 17)
+	x := b.Input("x", onnx.Float, "batch", 6)
+	w := b.Initializer(onnx.TensorFloat32("w", []int64{6, 3}, []float32{
+		0.1, -0.2, 0.3, 0.4, -0.5, 0.6, -0.7, 0.8, 0.9, 1.0, -1.1, 1.2, 0.5, 0.5, -0.5, 0.2, 0.1, 0.3}))
+	y := b.Node("Tanh", []string{b.Node("MatMul", []string{x, w})})
+	b.OutputAs("y", y, onnx.Float, "batch", 3)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "mlp.onnx")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := run([]string{"gradcheck", "--wrt", "x,w", "--shape", "x=4x6", path}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	for _, want := range []string{"x ", "w ", "pass"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "FAIL") {
+		t.Errorf("gradients fail:\n%s", out.String())
+	}
+	t.Logf("\n%s", out.String())
+	errb.Reset()
+	if code := run([]string{"gradcheck", filepath.Join(t.TempDir(), "missing.onnx")}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "missing.onnx") {
+		t.Errorf("missing model: exit %d, %q", code, errb.String())
 	}
 }

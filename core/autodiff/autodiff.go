@@ -31,8 +31,9 @@ const (
 // Options says what to differentiate.
 type Options struct {
 	// Wrt are graph inputs or initializers to differentiate with respect
-	// to. Initializers listed here become overridable inputs (weights that
-	// train); all other initializers are frozen and get no gradient work.
+	// to. Initializers listed here become inputs of the gradient model
+	// (weights that train, fed by the caller); all other initializers are
+	// frozen and get no gradient work.
 	Wrt []string
 	// Output is the forward output the loss is taken of.
 	Output string
@@ -294,9 +295,10 @@ func Compile(m *onnx.Model, sh *Shapes, opt Options) (*Result, error) {
 		g.Output = append(g.Output, valueInfo(name, onnx.Float, sh.Dims[w]...))
 		res.Grads[w] = name
 		if inits[w] && !inputs[w] {
-			// A trained weight becomes an input (its initializer stays as
-			// the default value).
+			// A trained weight becomes a plain input that the caller feeds
+			// (its value changes every step).
 			g.Input = append(g.Input, valueInfo(w, sh.Types[w], sh.Dims[w]...))
+			g.Initializer = slices.DeleteFunc(g.Initializer, func(t *onnxpb.TensorProto) bool { return t.GetName() == w })
 		}
 	}
 	g.Input = append(g.Input, newInputs...)
