@@ -1,0 +1,206 @@
+package autodiff
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/oneactor/oneactor-desktop/core/onnx"
+	"github.com/oneactor/oneactor-desktop/core/ort"
+)
+
+// Built is a gradient model on disk, ready for ort.NewSession.
+type Built struct {
+	Path string
+	// Result describes the model's inputs and outputs (Model is nil when
+	// the build came from the cache).
+	Result
+	Cached bool
+}
+
+// cachedMeta is what is stored beside a cached gradient model.
+type cachedMeta struct {
+	Key                         string
+	Target, Upstream, Weights   string
+	Loss                        string
+	Grads                       map[string]string
+	ForwardNodes, BackwardNodes int
+}
+
+// Build compiles the gradient model of the model file at path for the
+// shapes of inputs, or reuses an earlier build with the same key (model
+// file bytes, weight files' sizes and times, options, input shapes).
+//
+// External weights are never copied: the gradient model refers to the
+// original weight files. It is written beside them when the model folder is
+// writable; otherwise into cacheDir with hard links to the weight files, so
+// the locations stay relative to the model, as ONNX Runtime requires.
+func Build(ctx context.Context, rt *ort.Runtime, path string, inputs ort.Feeds, opt Options, cacheDir string) (*Built, error) {
+	m, err := onnx.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := buildKey(path, m, inputs, opt)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(path)
+	var candidates []string
+	if writableDir(dir) {
+		candidates = append(candidates, filepath.Join(dir, ".oneactor-grad-"+key+".onnx"))
+	}
+	if cacheDir != "" {
+		candidates = append(candidates, filepath.Join(cacheDir, key, filepath.Base(path)))
+	}
+	for _, c := range candidates {
+		if b, ok := loadCached(c, key); ok {
+			return b, nil
+		}
+	}
+
+	sh, err := Probe(ctx, rt, m, inputs)
+	if err != nil {
+		return nil, err
+	}
+	res, err := Compile(m, sh, opt)
+	if err != nil {
+		return nil, err
+	}
+	meta := cachedMeta{Key: key, Target: res.Target, Upstream: res.Upstream, Weights: res.Weights,
+		Loss: res.Loss, Grads: res.Grads, ForwardNodes: res.ForwardNodes, BackwardNodes: res.BackwardNodes}
+	var errs []error
+	for _, c := range candidates {
+		if filepath.Dir(c) != dir { // the cache folder: link the weight files in
+			if err := linkExternal(m, dir, filepath.Dir(c)); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		res.Model.Dir = filepath.Dir(c)
+		if err := writeCached(c, res.Model, meta); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return &Built{Path: c, Result: *res}, nil
+	}
+	if len(candidates) == 0 {
+		return nil, fmt.Errorf("write gradient model: %s is not writable and no cache folder was given", dir)
+	}
+	return nil, fmt.Errorf("write gradient model: %w", errors.Join(errs...))
+}
+
+// writableDir reports whether files can be created in dir (a variable so
+// tests can take the cache-folder route even as root).
+var writableDir = func(dir string) bool {
+	f, err := os.CreateTemp(dir, ".oneactor-write-test-*")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
+}
+
+func buildKey(path string, m *onnx.Model, inputs ort.Feeds, opt Options) (string, error) {
+	h := sha256.New()
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	for _, loc := range m.ExternalFiles() {
+		st, err := os.Stat(filepath.Join(m.Dir, loc))
+		if err != nil {
+			return "", fmt.Errorf("weights file of %s: %w", path, err)
+		}
+		fmt.Fprintf(h, "\x00%s\x00%d\x00%d", loc, st.Size(), st.ModTime().UnixNano())
+	}
+	names := make([]string, 0, len(inputs))
+	for n := range inputs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(h, "\x00in %s %v", n, inputs[n].Shape())
+	}
+	o, _ := json.Marshal(opt)
+	h.Write(o)
+	fmt.Fprintf(h, "\x00compiler v1")
+	return hex.EncodeToString(h.Sum(nil))[:24], nil
+}
+
+func loadCached(path, key string) (*Built, bool) {
+	data, err := os.ReadFile(path + ".json")
+	if err != nil {
+		return nil, false
+	}
+	var meta cachedMeta
+	if json.Unmarshal(data, &meta) != nil || meta.Key != key {
+		return nil, false
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, false
+	}
+	return &Built{Path: path, Cached: true, Result: Result{Target: meta.Target, Upstream: meta.Upstream,
+		Weights: meta.Weights, Loss: meta.Loss, Grads: meta.Grads,
+		ForwardNodes: meta.ForwardNodes, BackwardNodes: meta.BackwardNodes}}, true
+}
+
+// writeCached writes the model, then its metadata: the metadata is the
+// commit record, so a crash leaves at worst a model that is rebuilt.
+func writeCached(path string, m *onnx.Model, meta cachedMeta) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := m.Save(path); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(meta, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".json.tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path+".json")
+}
+
+// linkExternal makes each external weight file of m visible in dir under
+// its relative location by a hard link: the same bytes on disk, no copy.
+// (A symbolic link does not do: ONNX Runtime resolves it and then refuses
+// weights outside the model folder.)
+func linkExternal(m *onnx.Model, srcDir, dir string) error {
+	for _, loc := range m.ExternalFiles() {
+		if strings.Contains(filepath.Clean(loc), "..") {
+			return fmt.Errorf("external data location %q leaves the model folder", loc)
+		}
+		src := filepath.Join(srcDir, loc)
+		dst := filepath.Join(dir, loc)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if a, err := os.Stat(src); err == nil {
+			if b, err := os.Stat(dst); err == nil && os.SameFile(a, b) {
+				continue
+			}
+		}
+		os.Remove(dst)
+		if err := os.Link(src, dst); err != nil {
+			return fmt.Errorf("link weights %s into %s (the cache must be on the same disk as the model, "+
+				"or the model folder writable): %w", src, dir, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package autodiff
+
+import (
+	"context"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/oneactor/oneactor-desktop/core/onnx"
+	"github.com/oneactor/oneactor-desktop/core/ort"
+)
+
+var realWritable = writableDir
+
+// A model with external weights: the gradient model refers to the same
+// weights file (no copy), beside it or through a link from the cache, and a
+// second Build reuses the first.
+func TestBuildKeepsWeightsExternalAndCaches(t *testing.T) {
+	rt := testRuntime(t)
+	r := rand.New(rand.NewSource(3))
+	b := onnx.NewBuilder("ext", 17)
+	x := b.Input("x", onnx.Float, 2, 64)
+	w := weight(b, r, "w", 64, 64)
+	b.OutputAs("y", b.Node("Tanh", []string{b.Node("MatMul", []string{x, w})}), onnx.Float, 2, 64)
+	m, _ := b.Model()
+	ctx := context.Background()
+
+	for _, readOnly := range []bool{false, true} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "model.onnx")
+		if err := m.SaveWithExternalData(path, onnx.ExternalOptions{Location: onnx.ModelOnnxData}); err != nil {
+			t.Fatal(err)
+		}
+		weights := filepath.Join(dir, onnx.ModelOnnxData)
+		st, _ := os.Stat(weights)
+		if readOnly {
+			writableDir = func(string) bool { return false }
+			defer func() { writableDir = realWritable }()
+		}
+		xt, _ := ort.NewTensor(onnx.Float, 2, 64)
+		xt.SetFloat32(randData(r, 128, 0, 0))
+		cache := t.TempDir()
+		built, err := Build(ctx, rt, path, ort.Feeds{"x": xt}, Options{Wrt: []string{"x"}, Output: "y", Loss: LossUpstream}, cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if built.Cached {
+			t.Fatal("first build reported as cached")
+		}
+		wantDir := dir
+		if readOnly {
+			wantDir = cache
+		}
+		if rel, _ := filepath.Rel(wantDir, built.Path); filepath.IsAbs(rel) || rel[:2] == ".." {
+			t.Errorf("gradient model at %s, want under %s", built.Path, wantDir)
+		}
+		gm, err := onnx.Load(built.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if files := gm.ExternalFiles(); len(files) != 1 || files[0] != onnx.ModelOnnxData {
+			t.Fatalf("gradient model's external files: %v", files)
+		}
+		if st2, _ := os.Stat(weights); st2.Size() != st.Size() {
+			t.Fatal("weights file changed")
+		}
+		if fi, _ := os.Stat(built.Path); fi.Size() > 64<<10 {
+			t.Fatalf("gradient model holds %d bytes: weights copied?", fi.Size())
+		}
+		s, err := rt.NewSession(built.Path, ort.SessionOptions{Provider: ort.ProviderCPU})
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, _ := ort.NewTensor(onnx.Float, 2, 64)
+		up.SetFloat32(randData(r, 128, 0, 0))
+		out := ort.Feeds{}
+		if err := s.Run(ctx, ort.Feeds{"x": xt, built.Upstream: up}, out); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		again, err := Build(ctx, rt, path, ort.Feeds{"x": xt}, Options{Wrt: []string{"x"}, Output: "y", Loss: LossUpstream}, cache)
+		if err != nil || !again.Cached || again.Path != built.Path || again.Grads["x"] != built.Grads["x"] {
+			t.Fatalf("second build: %+v %v", again, err)
+		}
+	}
+}
