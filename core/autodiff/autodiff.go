@@ -44,6 +44,11 @@ type Options struct {
 	RowWeights bool
 	// KeepOutputs keeps the forward model's outputs in the gradient model.
 	KeepOutputs bool
+	// Float32 (Build only) widens a float16 model to float32 first, so the
+	// backward pass runs in full precision. The gradient model then takes
+	// float32 inputs, and its widened weights are written beside it: twice
+	// the bytes of the float16 weights, on disk and in (GPU) memory.
+	Float32 bool
 }
 
 // Result is a compiled gradient model and the names of its new values.
@@ -119,7 +124,7 @@ func Compile(m *onnx.Model, sh *Shapes, opt Options) (*Result, error) {
 	}
 	dt := sh.Types[out]
 	if dt != onnx.Float {
-		return nil, fmt.Errorf("output %q is %s; gradients are computed in float32 (convert float16 models first)", out, dt)
+		return nil, fmt.Errorf("output %q is %s; gradients are computed in float32 (build with Options.Float32 to widen a float16 model)", out, dt)
 	}
 
 	// Forward reach from the differentiated tensors, with a parent link for

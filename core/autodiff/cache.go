@@ -66,6 +66,11 @@ func Build(ctx context.Context, rt *ort.Runtime, path string, inputs ort.Feeds, 
 		}
 	}
 
+	if opt.Float32 {
+		if m, err = m.ToFloat32(); err != nil {
+			return nil, err
+		}
+	}
 	sh, err := Probe(ctx, rt, m, inputs)
 	if err != nil {
 		return nil, err
@@ -78,6 +83,15 @@ func Build(ctx context.Context, rt *ort.Runtime, path string, inputs ort.Feeds, 
 		Loss: res.Loss, Grads: res.Grads, ForwardNodes: res.ForwardNodes, BackwardNodes: res.BackwardNodes}
 	var errs []error
 	for _, c := range candidates {
+		if opt.Float32 {
+			// Widened weights are new bytes: they go to a file of their own.
+			res.Model.Dir = filepath.Dir(path)
+			if err := writeCachedWithData(c, res.Model, meta); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			return &Built{Path: c, Result: *res}, nil
+		}
 		if filepath.Dir(c) != dir { // the cache folder: link the weight files in
 			if err := linkExternal(m, dir, filepath.Dir(c)); err != nil {
 				errs = append(errs, err)
@@ -166,6 +180,10 @@ func writeCached(path string, m *onnx.Model, meta cachedMeta) error {
 	if err := m.Save(path); err != nil {
 		return err
 	}
+	return writeMeta(path, meta)
+}
+
+func writeMeta(path string, meta cachedMeta) error {
 	data, err := json.MarshalIndent(meta, "", " ")
 	if err != nil {
 		return err
@@ -175,6 +193,16 @@ func writeCached(path string, m *onnx.Model, meta cachedMeta) error {
 		return err
 	}
 	return os.Rename(tmp, path+".json")
+}
+
+func writeCachedWithData(path string, m *onnx.Model, meta cachedMeta) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := m.SaveWithExternalData(path, onnx.ExternalOptions{Location: filepath.Base(path) + ".fp32.bin"}); err != nil {
+		return err
+	}
+	return writeMeta(path, meta)
 }
 
 // linkExternal makes each external weight file of m visible in dir under

@@ -2,6 +2,8 @@ package autodiff
 
 import (
 	"context"
+
+	"github.com/x448/float16"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -85,3 +87,54 @@ func TestBuildKeepsWeightsExternalAndCaches(t *testing.T) {
 		}
 	}
 }
+
+// A float16 model is widened to float32 for the backward pass.
+func TestBuildFloat16AsFloat32(t *testing.T) {
+	rt := testRuntime(t)
+	b := onnx.NewBuilder("half", 17)
+	x := b.Input("x", onnx.Float16, 1, 3000)
+	w := make([]float32, 3000)
+	for i := range w {
+		w[i] = float32(i%17)/7 - 1.1
+	}
+	y := b.Node("Mul", []string{x, b.Initializer(onnx.TensorFloat16("w", []int64{3000}, w))})
+	b.OutputAs("y", y, onnx.Float16, 1, 3000)
+	m, _ := b.Model()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "unet.onnx")
+	if err := m.SaveWithExternalData(path, onnx.ExternalOptions{Location: onnx.WeightsPB}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	xt, _ := ort.NewTensor(onnx.Float, 1, 3000)
+	if _, err := Build(ctx, rt, path, ort.Feeds{"x": xt}, Options{Wrt: []string{"x"}, Output: "y", Loss: LossUpstream}, ""); err == nil {
+		t.Fatal("float16 output accepted without Float32")
+	}
+	built, err := Build(ctx, rt, path, ort.Feeds{"x": xt}, Options{Wrt: []string{"x"}, Output: "y", Loss: LossUpstream, Float32: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rt.NewSession(built.Path, ort.SessionOptions{Provider: ort.ProviderCPU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	up, _ := ort.NewTensor(onnx.Float, 1, 3000)
+	ones := make([]float32, 3000)
+	for i := range ones {
+		ones[i] = 1
+	}
+	up.SetFloat32(ones)
+	out := ort.Feeds{}
+	if err := s.Run(ctx, ort.Feeds{"x": xt, built.Upstream: up}, out); err != nil {
+		t.Fatal(err)
+	}
+	g := out[built.Grads["x"]].Float32s()
+	for i := range g {
+		if g[i] != float16Round(w[i]) {
+			t.Fatalf("dy/dx[%d] = %v, want the float16 weight %v", i, g[i], float16Round(w[i]))
+		}
+	}
+}
+
+func float16Round(v float32) float32 { return float16.Fromfloat32(v).Float32() }
