@@ -140,11 +140,17 @@ func (t *Tx) countRefs(bad func(kind, id string, err error), r *Report) (map[Blo
 	return want, nil
 }
 
-// Verify checks the open library (see verify) on a consistent snapshot.
+// Verify checks the open library (see verify). It runs in a write
+// transaction that it rolls back: bbolt's page check reads the shared
+// freelist, which is only stable while no other writer runs (in a read
+// transaction it reports pages freed by concurrent commits as damage).
 func (l *Library) Verify() (*Report, error) {
-	var r *Report
-	err := l.db.View(func(btx *bolt.Tx) error { r = verify(btx); return nil })
-	return r, err
+	btx, err := l.db.Begin(true)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	defer btx.Rollback()
+	return verify(btx), nil
 }
 
 // GCStats says what CollectGarbage did.
