@@ -319,4 +319,3 @@ func checkAfterCrash(t *testing.T, dir string, e *crashExpect, run int) (interru
 	}
 	return interrupted
 }
-

@@ -28,8 +28,9 @@ type Options struct {
 // Library is an open user library. Its methods are safe for concurrent use:
 // any number of readers run alongside one writer.
 type Library struct {
-	db   *bolt.DB
-	path string
+	db      *bolt.DB
+	path    string
+	control *controlServer
 }
 
 // Path is the database file.
@@ -79,6 +80,7 @@ func Open(dir string, opts *Options) (*Library, error) {
 		l.Close()
 		return nil, err
 	}
+	l.startControl()
 	return l, nil
 }
 
@@ -149,9 +151,10 @@ func (l *Library) Close() error {
 	if l == nil || l.db == nil {
 		return nil
 	}
+	l.control.stop()
+	l.control = nil
 	removeOwner(l.path)
 	err := l.db.Close()
-	l.db = nil
 	if err != nil {
 		return fmt.Errorf("close library: %w", err)
 	}

@@ -18,6 +18,7 @@ const usage = `Usage: oneactor-desktop [flags] [command]
 Commands:
   (none)    open the app window
   doctor    print ONNX Runtime, provider and data-folder diagnostics
+  library   backup FILE | check: copy or check the library database
   gradcheck MODEL.onnx   check compiled gradients against finite differences
   version   print the version
   help      show this help
@@ -71,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "gradcheck":
 		return runGradcheck(fs.Args()[1:], svc, stdout, stderr)
+	case "library":
+		return runLibrary(fs.Args()[1:], dir, stdout, stderr)
 	case "version":
 		info := oneactor.AppInfo().Details
 		fmt.Fprintf(stdout, "%s %s (build %d)\n", info.Name, info.Version, info.Build)
