@@ -13,15 +13,37 @@ import (
 // Python semantics the reference tokenizer (and so the goldens) uses, not the
 // nearest Go library call, because a single differing rune changes the ids.
 func cleanText(s string) string {
-	s = pyUnescape(pyUnescape(s))
-	s = strings.Join(strings.FieldsFunc(s, isPySpace), " ")
+	s = strings.TrimFunc(pyUnescape(pyUnescape(s)), isPySpace)
+	s = strings.TrimFunc(collapseSpace(s), isPySpace)
 	return pyLower(s)
 }
 
-// isPySpace is Python's str.isspace: Go's unicode.IsSpace plus the four
-// information separators U+001C..U+001F, which Python counts as whitespace.
+// Python has two notions of whitespace here, and the reference uses both:
+// str.strip() removes str.isspace() characters, which include the
+// information separators U+001C..U+001F; the `regex` module's \s (used to
+// collapse runs and by the pre-tokeniser) is Unicode White_Space, exactly
+// Go's unicode.IsSpace, which excludes them.
 func isPySpace(r rune) bool {
 	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
+}
+
+// collapseSpace replaces every run of White_Space with one space.
+func collapseSpace(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	inSpace := false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			if !inSpace {
+				b.WriteByte(' ')
+			}
+			inSpace = true
+			continue
+		}
+		inSpace = false
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // pyUnescape is Python's html.unescape: one left-to-right pass over

@@ -17,7 +17,7 @@ func TestCleanTextMatchesPython(t *testing.T) {
 		{"&#128;&#150;", "€–"},                // Windows-1252 fix-ups
 		{"&#99999999999999999999;", "\ufffd"}, // too large for any integer type
 		{"&ampx &notit; &bogus;", "&x ¬it; &bogus;"},
-		{"\u3000wide\u00a0space\u001fsep", "wide space sep"},
+		{"\u3000wide\u00a0space\u001fsep\u001f", "wide space\u001fsep"}, // U+001F: stripped, not collapsed
 		{"İSTANBUL", "i\u0307stanbul"},
 		{"ΟΔΟΣ ΣΑΣ Σ", "οδος σας σ"}, // final sigma only after a cased letter at word end
 		{"ΣΑ.Σ'", "σα.ς'"},           // case-ignorables are skipped both ways

@@ -15,7 +15,8 @@ var contractions = []string{"'s", "'t", "'re", "'ve", "'m", "'ll", "'d"}
 //	<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
 //
 // (re.findall: unmatched characters, i.e. whitespace, are skipped). A hand
-// scanner instead of regexp because Go's \s is ASCII-only. specials are the
+// scanner instead of regexp because Go's \s is ASCII-only; the `regex`
+// module's \s is Unicode White_Space, i.e. unicode.IsSpace. specials are the
 // literal special-token strings checked first.
 func preTokenize(text string, specials []string) []string {
 	var out []string
@@ -41,11 +42,11 @@ func preTokenize(text string, specials []string) []string {
 		case unicode.IsNumber(r):
 			out = append(out, rest[:size])
 			i += size
-		case isPySpace(r):
+		case unicode.IsSpace(r):
 			i += size
 		default:
 			n := scan(rest, func(r rune) bool {
-				return !isPySpace(r) && !unicode.IsLetter(r) && !unicode.IsNumber(r)
+				return !unicode.IsSpace(r) && !unicode.IsLetter(r) && !unicode.IsNumber(r)
 			})
 			out = append(out, rest[:n])
 			i += n

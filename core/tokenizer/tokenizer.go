@@ -141,7 +141,7 @@ func (t *Tokenizer) VocabSize() int { return len(t.vocab) }
 // Encode returns exactly MaxLength ids: BOS, the prompt's tokens truncated to
 // MaxLength-2, EOS, then padding with the configured pad token.
 func (t *Tokenizer) Encode(text string) ([]int, error) {
-	toks, err := t.tokenize(text)
+	toks, _, err := t.tokenize(text)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func (t *Tokenizer) Encode(text string) ([]int, error) {
 // Tokens returns the prompt's token ids without BOS/EOS, padding or
 // truncation; len(Tokens) > MaxLength-2 means Encode will truncate.
 func (t *Tokenizer) Tokens(text string) ([]int, error) {
-	toks, err := t.tokenize(text)
+	toks, _, err := t.tokenize(text)
 	if err != nil {
 		return nil, err
 	}
@@ -178,9 +178,11 @@ type token struct {
 	word int
 }
 
-func (t *Tokenizer) tokenize(text string) ([]token, error) {
+// tokenize returns the tokens of text and the pre-tokens (words) they index.
+func (t *Tokenizer) tokenize(text string) ([]token, []string, error) {
 	var out []token
-	for wi, w := range preTokenize(cleanText(text), t.specials) {
+	words := preTokenize(cleanText(text), t.specials)
+	for wi, w := range words {
 		if w == t.specials[0] || w == t.specials[1] {
 			out = append(out, token{t.vocab[w], wi})
 			continue
@@ -191,14 +193,14 @@ func (t *Tokenizer) tokenize(text string) ([]token, error) {
 				// Hugging Face maps unknown pieces to unk; CLIP's own
 				// files never need it, other folders might.
 				if t.unk < 0 {
-					return nil, fmt.Errorf("token %q of %q is not in the vocabulary and there is no unk token", p, w)
+					return nil, nil, fmt.Errorf("token %q of %q is not in the vocabulary and there is no unk token", p, w)
 				}
 				id = t.unk
 			}
 			out = append(out, token{id, wi})
 		}
 	}
-	return out, nil
+	return out, words, nil
 }
 
 func (t *Tokenizer) wordPieces(w string) []string {

@@ -32,7 +32,7 @@ func (t *Tokenizer) WordID(word string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	toks, err := t.tokenize(w)
+	toks, _, err := t.tokenize(w)
 	if err != nil {
 		return 0, err
 	}
@@ -64,11 +64,10 @@ func (t *Tokenizer) WordPositions(text, word string) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	toks, err := t.tokenize(text)
+	toks, words, err := t.tokenize(text)
 	if err != nil {
 		return nil, err
 	}
-	words := preTokenize(cleanText(text), t.specials)
 	var pos []int
 	for k, tk := range toks[:min(len(toks), t.maxLen-2)] {
 		if words[tk.word] == w {
