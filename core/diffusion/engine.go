@@ -1,0 +1,179 @@
+package diffusion
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"github.com/oneactor/oneactor-desktop/core/onnx"
+	"github.com/oneactor/oneactor-desktop/core/ort"
+)
+
+// Engine runs one model. Its ONNX Runtime sessions are created on first
+// use and reused for every later image; Close frees them (switching models
+// = closing one engine, opening another).
+type Engine struct {
+	Model *Model
+	rt    *ort.Runtime
+	opts  ort.SessionOptions
+
+	mu       sync.Mutex
+	sessions map[string]*ort.Session
+	tensors  map[string]*ort.Tensor
+}
+
+// NewEngine prepares an engine; no session is created yet.
+func NewEngine(rt *ort.Runtime, m *Model, opts ort.SessionOptions) *Engine {
+	return &Engine{Model: m, rt: rt, opts: opts, sessions: map[string]*ort.Session{}, tensors: map[string]*ort.Tensor{}}
+}
+
+// session returns the component's session, creating it once.
+func (e *Engine) session(comp string) (*ort.Session, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s := e.sessions[comp]; s != nil {
+		return s, nil
+	}
+	s, err := e.rt.NewSession(filepath.Join(e.Model.Dir, comp, "model.onnx"), e.opts)
+	if err != nil {
+		return nil, err
+	}
+	e.sessions[comp] = s
+	return s, nil
+}
+
+// Provider reports where the UNet runs, and why not on CUDA if it fell back.
+func (e *Engine) Provider() (ort.Provider, string, error) {
+	s, err := e.session(e.Model.UNet.Dir)
+	if err != nil {
+		return "", "", err
+	}
+	return s.Provider(), s.FallbackReason(), nil
+}
+
+// tensor returns an engine-owned input tensor for key with this type and
+// shape, reused while both stay the same: the sampling loop allocates
+// nothing tensor-sized per step.
+func (e *Engine) tensor(key string, dt onnx.DataType, shape ...int64) (*ort.Tensor, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t := e.tensors[key]; t != nil && t.DType() == dt && sameShape(t.Shape(), shape) {
+		return t, nil
+	}
+	if old := e.tensors[key]; old != nil {
+		old.Destroy()
+	}
+	t, err := ort.NewTensor(dt, shape...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	e.tensors[key] = t
+	return t, nil
+}
+
+func sameShape(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Close frees every session and tensor.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, s := range e.sessions {
+		s.Close()
+		delete(e.sessions, k)
+	}
+	for k, t := range e.tensors {
+		t.Destroy()
+		delete(e.tensors, k)
+	}
+	return nil
+}
+
+// setFloats writes float32 values into a float32 or float16 tensor.
+func setFloats(t *ort.Tensor, v []float32) error { return t.SetFloat32(v) }
+
+// setTimestep writes a timestep into a tensor of the UNet's timestep type.
+func setTimestep(t *ort.Tensor, ts float64) error {
+	switch t.DType() {
+	case onnx.Int64, onnx.Int32:
+		v := make([]int64, t.Len())
+		for i := range v {
+			v[i] = int64(ts + 0.5)
+		}
+		return t.SetInt64(v)
+	default:
+		v := make([]float32, t.Len())
+		for i := range v {
+			v[i] = float32(ts)
+		}
+		return t.SetFloat32(v)
+	}
+}
+
+// EncodeText runs the text encoder on prompts and returns the hidden
+// states, [len(prompts)] × Length×Width float32 each.
+func (e *Engine) EncodeText(ctx context.Context, prompts []string) ([][]float32, error) {
+	m := e.Model
+	s, err := e.session("text_encoder")
+	if err != nil {
+		return nil, err
+	}
+	L := int64(m.Tokenizer.MaxLength())
+	ids, err := e.tensor("text.ids", m.Text.IDsType, int64(len(prompts)), L)
+	if err != nil {
+		return nil, err
+	}
+	all := make([]int64, 0, len(prompts)*int(L))
+	for _, p := range prompts {
+		tok, err := m.Tokenizer.Encode(p)
+		if err != nil {
+			return nil, fmt.Errorf("tokenize %q: %w", p, err)
+		}
+		for _, t := range tok {
+			all = append(all, int64(t))
+		}
+	}
+	if err := ids.SetInt64(all); err != nil {
+		return nil, err
+	}
+	n := int64(len(prompts))
+	out := ort.Feeds{}
+	if m.Text.Width > 0 {
+		// Preallocate every output: float16 outputs of dynamic shape cannot
+		// be left to the binding.
+		if out[m.Text.Hidden], err = s.Output(m.Text.Hidden, n, L, m.Text.Width); err != nil {
+			return nil, err
+		}
+		if m.Text.Pooled != "" {
+			if out[m.Text.Pooled], err = s.Output(m.Text.Pooled, n, m.Text.Width); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := s.Run(ctx, ort.Feeds{m.Text.IDs: ids}, out); err != nil {
+		return nil, err
+	}
+	flat, err := out[m.Text.Hidden].ReadFloat32(nil)
+	if err != nil {
+		return nil, err
+	}
+	per := len(flat) / len(prompts)
+	res := make([][]float32, len(prompts))
+	for i := range res {
+		res[i] = flat[i*per : (i+1)*per]
+	}
+	if m.Text.Width == 0 {
+		m.Text.Width = int64(per) / L
+	}
+	return res, nil
+}
