@@ -9,14 +9,30 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oneactor/oneactor-desktop/core/diffusion/difftest"
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
 	"github.com/oneactor/oneactor-desktop/core/schedule"
 )
 
-var optimumLike = layout{ids: onnx.Int64, tsType: onnx.Int64, tsRank: 0, io: onnx.Float, params: true, external: onnx.ModelOnnxData}
-var scriptLike = layout{ids: onnx.Int32, tsType: onnx.Float, tsRank: 1, io: onnx.Float, external: onnx.WeightsPB}
-var fp16Like = layout{ids: onnx.Int32, tsType: onnx.Float16, tsRank: 1, io: onnx.Float16}
+var (
+	optimumLike = difftest.Optimum
+	scriptLike  = difftest.Script
+	fp16Like    = difftest.FP16
+)
+
+func writeFixture(t testing.TB, dir string, l difftest.Layout) {
+	difftest.WriteFolder(t, dir, filepath.Join("..", ".."), l)
+}
+
+func testRuntime(t testing.TB) *ort.Runtime {
+	t.Helper()
+	rt, err := ort.Init()
+	if err != nil {
+		t.Fatalf("ONNX Runtime: %v (run with `make test`)", err)
+	}
+	return rt
+}
 
 func TestOpenReadsRolesFromSignatures(t *testing.T) {
 	dir := t.TempDir()
@@ -25,7 +41,7 @@ func TestOpenReadsRolesFromSignatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Family != Custom || m.Text.Width != fxWidth || m.Text.IDsType != onnx.Int64 || m.UNet.TimestepRank != 0 ||
+	if m.Family != Custom || m.Text.Width != difftest.Width || m.Text.IDsType != onnx.Int64 || m.UNet.TimestepRank != 0 ||
 		m.UNet.TimestepType != onnx.Int64 || !m.Encoder.Parameters || m.Factor != 4 || m.ScalingFactor != 0.5 {
 		t.Fatalf("model: %+v", m)
 	}
@@ -61,11 +77,11 @@ func TestBrokenFoldersNameTheProblem(t *testing.T) {
 		}, []string{"vae_decoder/model.onnx", `"sample"`, "4 channels"}},
 		{"text width mismatch", func(d string) {
 			b := onnx.NewBuilder("te", 17)
-			ids := b.Input("input_ids", onnx.Int64, 1, fxLen)
+			ids := b.Input("input_ids", onnx.Int64, 1, difftest.Length)
 			f := b.Node("Cast", []string{ids}, onnx.AttrInt("to", int64(onnx.Float)))
 			e := b.Node("Unsqueeze", []string{f, b.Initializer(onnx.TensorInt64("a", []int64{1}, []int64{2}))})
-			h := b.Node("Expand", []string{e, b.Initializer(onnx.TensorInt64("s", []int64{3}, []int64{1, fxLen, 32}))})
-			b.OutputAs("last_hidden_state", h, onnx.Float, 1, fxLen, 32)
+			h := b.Node("Expand", []string{e, b.Initializer(onnx.TensorInt64("s", []int64{3}, []int64{1, difftest.Length, 32}))})
+			b.OutputAs("last_hidden_state", h, onnx.Float, 1, difftest.Length, 32)
 			m, _ := b.Model()
 			m.Save(filepath.Join(d, "text_encoder", "model.onnx"))
 		}, []string{"unet/model.onnx", "encoder_hidden_states", "width 16", "gives 32"}},
@@ -92,7 +108,7 @@ func TestBrokenFoldersNameTheProblem(t *testing.T) {
 func TestSDXLIsRecognised(t *testing.T) {
 	dir := t.TempDir()
 	writeFixture(t, dir, optimumLike)
-	writeJSON(t, filepath.Join(dir, "model_index.json"), map[string]any{"_class_name": "ORTStableDiffusionXLPipeline",
+	difftest.WriteJSON(t, filepath.Join(dir, "model_index.json"), map[string]any{"_class_name": "ORTStableDiffusionXLPipeline",
 		"text_encoder": []string{"x"}, "text_encoder_2": []string{"x"}, "unet": []string{"x"}, "vae_decoder": []string{"x"},
 		"tokenizer": []string{"x"}, "tokenizer_2": []string{"x"}, "scheduler": []string{"x"}})
 	m, err := Open(dir)
@@ -101,7 +117,7 @@ func TestSDXLIsRecognised(t *testing.T) {
 	}
 }
 
-func newEngine(t *testing.T, l layout) *Engine {
+func newEngine(t *testing.T, l difftest.Layout) *Engine {
 	t.Helper()
 	dir := t.TempDir()
 	writeFixture(t, dir, l)
@@ -172,14 +188,14 @@ func TestLayoutsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, l := range map[string]layout{"script": scriptLike, "fp16": fp16Like} {
+	for name, l := range map[string]difftest.Layout{"script": scriptLike, "fp16": fp16Like} {
 		got, err := newEngine(t, l).Generate(ctx, r, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		d := maxDiff(ref.Images[0], got.Images[0])
 		limit := 2
-		if l.io == onnx.Float16 {
+		if l.IO == onnx.Float16 {
 			limit = 8
 		}
 		t.Logf("%s layout: max abs difference %d/255", name, d)

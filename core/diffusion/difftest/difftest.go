@@ -1,4 +1,8 @@
-package diffusion
+// Package difftest writes small, complete Stable Diffusion-style model
+// folders for tests: random (untrained) networks in the tensor layouts the
+// published exporters use, so loading, layouts and the sampling loop can be
+// tested without downloading a model.
+package difftest
 
 import (
 	"encoding/json"
@@ -8,31 +12,39 @@ import (
 	"testing"
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
-	"github.com/oneactor/oneactor-desktop/core/ort"
 )
 
-// layout describes how a synthetic model folder spells its interfaces, like
-// the published exporters do.
-type layout struct {
-	ids       onnx.DataType // int32 or int64
-	tsType    onnx.DataType // int64, float32 or float16
-	tsRank    int
-	io        onnx.DataType // float32 or float16 for sample/context/outputs
-	params    bool          // vae_encoder outputs latent_parameters
-	external  string        // "", weights.pb or model.onnx_data
-	noEncoder bool
+// Layout describes how a model folder spells its interfaces, like the
+// published exporters do.
+type Layout struct {
+	IDs       onnx.DataType // int32 or int64
+	TSType    onnx.DataType // int64, float32 or float16
+	TSRank    int
+	IO        onnx.DataType // float32 or float16 for sample/context/outputs
+	Params    bool          // vae_encoder outputs latent_parameters
+	External  string        // "", weights.pb or model.onnx_data
+	NoEncoder bool
 }
 
-const (
-	fxVocab = 976
-	fxLen   = 77
-	fxWidth = 16
+// The three published layouts.
+var (
+	Optimum = Layout{IDs: onnx.Int64, TSType: onnx.Int64, TSRank: 0, IO: onnx.Float, Params: true, External: onnx.ModelOnnxData}
+	Script  = Layout{IDs: onnx.Int32, TSType: onnx.Float, TSRank: 1, IO: onnx.Float, External: onnx.WeightsPB}
+	FP16    = Layout{IDs: onnx.Int32, TSType: onnx.Float16, TSRank: 1, IO: onnx.Float16}
 )
 
-// writeFixture builds a tiny but complete SD-style folder: the models are
-// small random networks, not trained — enough to prove loading, layouts and
-// the sampling loop. Equal seeds make equal weights across layouts.
-func writeFixture(t testing.TB, dir string, l layout) {
+// Sizes of the fixture models.
+const (
+	Vocab  = 976
+	Length = 77
+	Width  = 16
+)
+
+// WriteFolder builds a tiny but complete SD-style folder in dir: the models
+// are small random networks, not trained — enough to prove loading, layouts
+// and the sampling loop. Every layout gets the same weights. repoRoot is the
+// repository root (for the ToyWorld tokenizer files).
+func WriteFolder(t testing.TB, dir, repoRoot string, l Layout) {
 	t.Helper()
 	r := rand.New(rand.NewSource(42))
 	w := func(b *onnx.Builder, name string, scale float64, dims ...int64) string {
@@ -43,13 +55,13 @@ func writeFixture(t testing.TB, dir string, l layout) {
 		return b.Initializer(onnx.TensorFloat32(name, dims, v))
 	}
 	toF := func(b *onnx.Builder, x string) string {
-		if l.io == onnx.Float16 {
+		if l.IO == onnx.Float16 {
 			return b.Node("Cast", []string{x}, onnx.AttrInt("to", int64(onnx.Float)))
 		}
 		return x
 	}
 	fromF := func(b *onnx.Builder, x string) string {
-		if l.io == onnx.Float16 {
+		if l.IO == onnx.Float16 {
 			return b.Node("Cast", []string{x}, onnx.AttrInt("to", int64(onnx.Float16)))
 		}
 		return x
@@ -61,8 +73,8 @@ func writeFixture(t testing.TB, dir string, l layout) {
 		}
 		os.MkdirAll(filepath.Join(dir, comp), 0o755)
 		p := filepath.Join(dir, comp, "model.onnx")
-		if l.external != "" {
-			err = m.SaveWithExternalData(p, onnx.ExternalOptions{Location: l.external, Threshold: 256})
+		if l.External != "" {
+			err = m.SaveWithExternalData(p, onnx.ExternalOptions{Location: l.External, Threshold: 256})
 		} else {
 			err = m.Save(p)
 		}
@@ -73,72 +85,72 @@ func writeFixture(t testing.TB, dir string, l layout) {
 
 	// Text encoder: embedding lookup plus a position term.
 	b := onnx.NewBuilder("text_encoder", 17)
-	ids := b.Input("input_ids", l.ids, "batch", fxLen)
+	ids := b.Input("input_ids", l.IDs, "batch", Length)
 	ids64 := b.Node("Cast", []string{ids}, onnx.AttrInt("to", int64(onnx.Int64)))
-	emb := b.Node("Gather", []string{w(b, "tok", 1, fxVocab, fxWidth), ids64})
-	hid := b.Node("Add", []string{emb, w(b, "pos", 0.1, fxLen, fxWidth)})
-	b.OutputAs("last_hidden_state", fromF(b, hid), l.io, "batch", fxLen, fxWidth)
-	b.OutputAs("pooler_output", fromF(b, b.Node("ReduceMean", []string{hid}, onnx.AttrInts("axes", 1), onnx.AttrInt("keepdims", 0))), l.io, "batch", fxWidth)
+	emb := b.Node("Gather", []string{w(b, "tok", 1, Vocab, Width), ids64})
+	hid := b.Node("Add", []string{emb, w(b, "pos", 0.1, Length, Width)})
+	b.OutputAs("last_hidden_state", fromF(b, hid), l.IO, "batch", Length, Width)
+	b.OutputAs("pooler_output", fromF(b, b.Node("ReduceMean", []string{hid}, onnx.AttrInts("axes", 1), onnx.AttrInt("keepdims", 0))), l.IO, "batch", Width)
 	save("text_encoder", b)
 
 	// UNet: ε̂ = 0.5·x + conv(x) + f(context) + g(t); shapes as SD's.
 	b = onnx.NewBuilder("unet", 17)
-	x := toF(b, b.Input("sample", l.io, "batch", 4, "h", "w"))
+	x := toF(b, b.Input("sample", l.IO, "batch", 4, "h", "w"))
 	var ts string
-	if l.tsRank == 0 {
-		ts = b.Input("timestep", l.tsType)
+	if l.TSRank == 0 {
+		ts = b.Input("timestep", l.TSType)
 	} else {
-		ts = b.Input("timestep", l.tsType, "batch")
+		ts = b.Input("timestep", l.TSType, "batch")
 	}
-	ctx := toF(b, b.Input("encoder_hidden_states", l.io, "batch", fxLen, fxWidth))
+	ctx := toF(b, b.Input("encoder_hidden_states", l.IO, "batch", Length, Width))
 	tf := b.Node("Cast", []string{ts}, onnx.AttrInt("to", int64(onnx.Float)))
 	tf = b.Node("Mul", []string{tf, b.Initializer(onnx.TensorFloat32("tscale", nil, []float32{0.001}))})
-	if l.tsRank == 1 {
+	if l.TSRank == 1 {
 		tf = b.Node("Reshape", []string{tf, b.Initializer(onnx.TensorInt64("tshape", []int64{4}, []int64{-1, 1, 1, 1}))})
 	}
 	pooled := b.Node("ReduceMean", []string{ctx}, onnx.AttrInts("axes", 1), onnx.AttrInt("keepdims", 0)) // [B, D]
-	proj := b.Node("MatMul", []string{pooled, w(b, "cproj", 0.3, fxWidth, 4)})                           // [B, 4]
+	proj := b.Node("MatMul", []string{pooled, w(b, "cproj", 0.3, Width, 4)})                             // [B, 4]
 	proj = b.Node("Unsqueeze", []string{proj, b.Initializer(onnx.TensorInt64("ax23", []int64{2}, []int64{2, 3}))})
 	conv := b.Node("Conv", []string{x, w(b, "k", 0.1, 4, 4, 3, 3)}, onnx.AttrInts("pads", 1, 1, 1, 1))
 	half := b.Node("Mul", []string{x, b.Initializer(onnx.TensorFloat32("half", nil, []float32{0.5}))})
 	out := b.Node("Add", []string{b.Node("Add", []string{half, conv}), b.Node("Add", []string{proj, tf})})
-	b.OutputAs("out_sample", fromF(b, out), l.io, "batch", 4, "h", "w")
+	b.OutputAs("out_sample", fromF(b, out), l.IO, "batch", 4, "h", "w")
 	save("unet", b)
 
 	// VAE decoder: nearest ×4 upsampling, 1×1 conv to RGB, tanh.
 	b = onnx.NewBuilder("vae_decoder", 17)
-	z := toF(b, b.Input("latent_sample", l.io, "batch", 4, "h", "w"))
+	z := toF(b, b.Input("latent_sample", l.IO, "batch", 4, "h", "w"))
 	up := b.Node("Resize", []string{z, "", b.Initializer(onnx.TensorFloat32("sc", []int64{4}, []float32{1, 1, 4, 4}))}, onnx.AttrString("mode", "nearest"))
 	rgb := b.Node("Tanh", []string{b.Node("Conv", []string{up, w(b, "to_rgb", 0.5, 3, 4, 1, 1), w(b, "rgb_b", 0.1, 3)})})
-	b.OutputAs("sample", fromF(b, rgb), l.io, "batch", 3, "H", "W")
+	b.OutputAs("sample", fromF(b, rgb), l.IO, "batch", 3, "H", "W")
 	save("vae_decoder", b)
 
-	if !l.noEncoder {
+	if !l.NoEncoder {
 		b = onnx.NewBuilder("vae_encoder", 17)
-		img := toF(b, b.Input("sample", l.io, "batch", 3, "H", "W"))
+		img := toF(b, b.Input("sample", l.IO, "batch", 3, "H", "W"))
 		pool := b.Node("AveragePool", []string{img}, onnx.AttrInts("kernel_shape", 4, 4), onnx.AttrInts("strides", 4, 4))
 		outC, name := int64(4), "latent_sample"
-		if l.params {
+		if l.Params {
 			outC, name = 8, "latent_parameters"
 		}
 		lat := b.Node("Conv", []string{pool, w(b, "enc", 0.5, outC, 3, 1, 1)})
-		b.OutputAs(name, fromF(b, lat), l.io, "batch", outC, "h", "w")
+		b.OutputAs(name, fromF(b, lat), l.IO, "batch", outC, "h", "w")
 		save("vae_encoder", b)
 	}
 
 	idx := map[string]any{"_class_name": "OnnxStableDiffusionPipeline", "text_encoder": []string{"diffusers", "OnnxRuntimeModel"},
 		"unet": []string{"diffusers", "OnnxRuntimeModel"}, "vae_decoder": []string{"diffusers", "OnnxRuntimeModel"},
 		"tokenizer": []string{"transformers", "CLIPTokenizer"}, "scheduler": []string{"diffusers", "EulerDiscreteScheduler"}}
-	if !l.noEncoder {
+	if !l.NoEncoder {
 		idx["vae_encoder"] = []string{"diffusers", "OnnxRuntimeModel"}
 	}
-	writeJSON(t, filepath.Join(dir, "model_index.json"), idx)
-	writeJSON(t, filepath.Join(dir, "scheduler", "scheduler_config.json"), map[string]any{
+	WriteJSON(t, filepath.Join(dir, "model_index.json"), idx)
+	WriteJSON(t, filepath.Join(dir, "scheduler", "scheduler_config.json"), map[string]any{
 		"_class_name": "EulerDiscreteScheduler", "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
 		"num_train_timesteps": 1000, "prediction_type": "epsilon", "steps_offset": 1, "timestep_spacing": "leading"})
-	writeJSON(t, filepath.Join(dir, "vae_decoder", "config.json"), map[string]any{
+	WriteJSON(t, filepath.Join(dir, "vae_decoder", "config.json"), map[string]any{
 		"scaling_factor": 0.5, "latent_channels": 4, "block_out_channels": []int{8, 8, 8}})
-	tokSrc := filepath.Join("..", "..", "models", "toyworld", "tokenizer")
+	tokSrc := filepath.Join(repoRoot, "models", "toyworld", "tokenizer")
 	os.MkdirAll(filepath.Join(dir, "tokenizer"), 0o755)
 	for _, f := range []string{"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"} {
 		data, err := os.ReadFile(filepath.Join(tokSrc, f))
@@ -149,20 +161,12 @@ func writeFixture(t testing.TB, dir string, l layout) {
 	}
 }
 
-func writeJSON(t testing.TB, path string, v any) {
+// WriteJSON writes v as indented JSON, creating folders.
+func WriteJSON(t testing.TB, path string, v any) {
 	t.Helper()
 	os.MkdirAll(filepath.Dir(path), 0o755)
 	data, _ := json.MarshalIndent(v, "", " ")
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func testRuntime(t testing.TB) *ort.Runtime {
-	t.Helper()
-	rt, err := ort.Init()
-	if err != nil {
-		t.Fatalf("ONNX Runtime: %v (run with `make test`)", err)
-	}
-	return rt
 }
