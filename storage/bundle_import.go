@@ -71,11 +71,12 @@ func (l *Library) ImportSubject(r io.ReaderAt, size int64, opts ImportOptions) (
 		return nil, err
 	}
 	s := b.subject
-	if opts.ModelFingerprint != "" && s.ModelFingerprint != opts.ModelFingerprint {
-		if !opts.Force {
+	if opts.ModelFingerprint != "" {
+		// The mark describes this library's model, not the exporter's.
+		s.Incompatible = s.ModelFingerprint != opts.ModelFingerprint
+		if s.Incompatible && !opts.Force {
 			return nil, &FingerprintMismatchError{Bundle: s.ModelFingerprint, Want: opts.ModelFingerprint}
 		}
-		s.Incompatible = true
 	}
 	err = l.Update(func(t *Tx) error {
 		for _, name := range b.blobNames {

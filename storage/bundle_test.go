@@ -138,6 +138,16 @@ func TestBundleFingerprintMismatch(t *testing.T) {
 	if stored, _ := dst.Subject(s.ID); !stored.Incompatible {
 		t.Fatal("forced import not marked incompatible")
 	}
+	// Carried back to a library on the subject's own model, the mark goes.
+	var again bytes.Buffer
+	if err := dst.ExportSubject(s.ID, &again); err != nil {
+		t.Fatal(err)
+	}
+	home, _ := openTemp(t)
+	back, err := home.ImportSubject(bytes.NewReader(again.Bytes()), int64(again.Len()), ImportOptions{ModelFingerprint: "sha256:model-a"})
+	if err != nil || back.Incompatible {
+		t.Fatalf("import on the right model: %v, incompatible %v", err, back != nil && back.Incompatible)
+	}
 }
 
 func TestBundleRefusals(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -184,7 +183,7 @@ func TestCrashUnderSIGKILL(t *testing.T) {
 			time.Sleep(time.Duration(r.Intn(15)) * time.Millisecond)
 			beforeReady++
 		}
-		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Process.Kill() // SIGKILL on Unix
 		cmd.Wait()
 		for l := range lines {
 			commits += exp.apply(t, run, l)

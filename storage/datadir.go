@@ -1,5 +1,3 @@
-// Package storage keeps the user's library: where it lives on disk and (in
-// later work) the bbolt database of subjects, generations and images.
 package storage
 
 import (
