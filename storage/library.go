@@ -166,6 +166,13 @@ func (l *Library) Close() error {
 // so that the next Open starts a new library. It returns the new name.
 func MoveAside(dir string) (string, error) {
 	path := filepath.Join(dir, FileName)
+	// Never pull the file from under a window that has it open: taking
+	// the shared lock fails only while someone holds it for writing.
+	if db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 100 * time.Millisecond}); err == nil {
+		db.Close()
+	} else if errors.Is(err, berrors.ErrTimeout) {
+		return "", &LockedError{Path: path, PID: readOwnerPID(path)}
+	}
 	dst := fmt.Sprintf("%s.broken-%s", path, time.Now().UTC().Format("20060102T150405Z"))
 	for i := 2; ; i++ {
 		if _, err := os.Lstat(dst); errors.Is(err, os.ErrNotExist) {

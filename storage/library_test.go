@@ -284,6 +284,9 @@ func TestSecondOpenerGetsLockedErrorWithPID(t *testing.T) {
 	if _, err := OpenReadOnly(dir, 100*time.Millisecond); !errors.As(err, &le) {
 		t.Fatalf("read-only open beside a writer: %v", err)
 	}
+	if _, err := MoveAside(dir); !errors.As(err, &le) {
+		t.Fatalf("moved aside a library in use: %v", err)
+	}
 }
 
 func fileDigest(t *testing.T, path string) []byte {
@@ -315,6 +318,14 @@ func TestDamagedFilesAreRefusedUntouched(t *testing.T) {
 		"meta only": good[:8192],
 		"text":      bytes.Repeat([]byte("not a database\n"), 1000),
 	}
+	foreign := filepath.Join(t.TempDir(), "other.db")
+	if db, err := bolt.Open(foreign, 0o600, nil); err != nil {
+		t.Fatal(err)
+	} else {
+		db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("etcd")); return err })
+		db.Close()
+	}
+	cases["another program's bbolt file"], _ = os.ReadFile(foreign)
 	for name, content := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
