@@ -19,6 +19,8 @@ Commands:
   (none)    open the app window
   doctor    print ONNX Runtime, provider and data-folder diagnostics
   library   backup FILE | check: copy or check the library database
+  generate  make pictures from the command line (generate -h for flags)
+  models [DIR…]          list the bundled model and model folders, and why any is unusable
   gradcheck MODEL.onnx   check compiled gradients against finite differences
   version   print the version
   help      show this help
@@ -70,6 +72,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "generate":
+		return runGenerate(fs.Args()[1:], svc, stdout, stderr)
+	case "models":
+		return runModels(fs.Args()[1:], svc, stdout)
 	case "gradcheck":
 		return runGradcheck(fs.Args()[1:], svc, stdout, stderr)
 	case "library":

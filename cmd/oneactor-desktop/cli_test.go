@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/oneactor/oneactor-desktop/core/diffusion/difftest"
+	"github.com/oneactor/oneactor-desktop/core/imageio"
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
 )
@@ -69,4 +72,51 @@ func TestGradcheckCommand(t *testing.T) {
 	if code := run([]string{"gradcheck", filepath.Join(t.TempDir(), "missing.onnx")}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "missing.onnx") {
 		t.Errorf("missing model: exit %d, %q", code, errb.String())
 	}
+}
+
+func TestGenerateCommand(t *testing.T) {
+	model := t.TempDir()
+	difftest.WriteFolder(t, model, filepath.Join("..", ".."), difftest.Optimum)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--data-dir", t.TempDir(), "generate", "--model", model, "--prompt", "a red creature on the beach",
+		"--steps", "4", "--seed", "7", "--n", "2", "--width", "32", "--height", "32", "--sampler", "DPM++ 2M Karras", "--out", out}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	files := strings.Fields(stdout.String())
+	if len(files) != 2 || !strings.Contains(stderr.String(), "4/4") {
+		t.Fatalf("files %v, progress %q", files, stderr.String())
+	}
+	f, err := os.Open(files[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	text, ok, err := imageio.ReadParameters(f)
+	if err != nil || !ok {
+		t.Fatalf("no recipe: %v", err)
+	}
+	rec := imageio.ParseRecipe(text)
+	if rec.Prompt != "a red creature on the beach" || rec.Seed != 8 || rec.Steps != 4 || rec.Sampler != "DPM++ 2M Karras" || rec.Width != 32 {
+		t.Fatalf("recipe %+v from %q", rec, text)
+	}
+	stderr.Reset()
+	if code := run([]string{"generate", "--model", filepath.Join(model, "nope"), "--prompt", "x"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "model_index.json") && !strings.Contains(stderr.String(), "not a folder") {
+		t.Errorf("bad model folder: exit %d %q", code, stderr.String())
+	}
+}
+
+func TestModelsCommand(t *testing.T) {
+	good, bad := t.TempDir(), t.TempDir()
+	difftest.WriteFolder(t, good, filepath.Join("..", ".."), difftest.Script)
+	difftest.WriteFolder(t, bad, filepath.Join("..", ".."), difftest.Script)
+	os.Remove(filepath.Join(bad, "unet", "model.onnx"))
+	var stdout, stderr bytes.Buffer
+	run([]string{"--data-dir", t.TempDir(), "models", good, bad}, &stdout, &stderr)
+	text := stdout.String()
+	if !strings.Contains(text, good) || !strings.Contains(text, "UNUSABLE") || !strings.Contains(text, "unet/model.onnx") {
+		t.Fatalf("models output:\n%s", text)
+	}
+	t.Logf("\n%s", text)
 }

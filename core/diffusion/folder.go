@@ -5,6 +5,8 @@
 package diffusion
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -254,6 +256,13 @@ func (m *Model) readVAEConfig() error {
 	}
 	if m.UNet.SampleSize > 0 {
 		m.SampleSize = m.UNet.SampleSize
+	} else if data, err := os.ReadFile(filepath.Join(m.Dir, "unet", "config.json")); err == nil {
+		var u struct {
+			SampleSize int64 `json:"sample_size"`
+		}
+		if json.Unmarshal(data, &u) == nil {
+			m.SampleSize = u.SampleSize
+		}
 	}
 	m.LatentRGB = sd1LatentRGB
 	if len(cfg.LatentRGBFactors) == int(m.LatentChannels) {
@@ -305,4 +314,60 @@ func (m *Model) findControlNet(dir string, sig func(string) (onnx.Signature, err
 			Problem: fmt.Sprintf("ControlNet gives %d residuals but the UNet in %s takes %d", len(m.ControlNet.Residuals), m.ControlUNet.Dir, len(m.ControlUNet.Residuals))}
 	}
 	return nil
+}
+
+// DefaultSize is the image size the model was trained at: the UNet's
+// sample size times the VAE factor, else the family's usual size.
+func (m *Model) DefaultSize() int {
+	if m.SampleSize > 0 {
+		return int(m.SampleSize * m.Factor)
+	}
+	if m.Family == SD2 {
+		return 768
+	}
+	return 512
+}
+
+// Fingerprint identifies a model folder's content without hashing its
+// weights: model_index.json, the scheduler config and every component's
+// model.onnx bytes, plus the names and sizes of the weight files.
+func (m *Model) Fingerprint() (string, error) {
+	h := sha256.New()
+	add := func(rel string) error {
+		data, err := os.ReadFile(filepath.Join(m.Dir, rel))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", rel, len(data))
+		h.Write(data)
+		return nil
+	}
+	if err := add("model_index.json"); err != nil {
+		return "", err
+	}
+	add(filepath.Join("scheduler", "scheduler_config.json"))
+	entries, err := os.ReadDir(m.Dir)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		files, _ := os.ReadDir(filepath.Join(m.Dir, e.Name()))
+		for _, f := range files {
+			rel := filepath.Join(e.Name(), f.Name())
+			switch {
+			case f.Name() == "model.onnx":
+				if err := add(rel); err != nil {
+					return "", err
+				}
+			case f.Name() == onnx.WeightsPB || f.Name() == onnx.ModelOnnxData:
+				if st, err := f.Info(); err == nil {
+					fmt.Fprintf(h, "%s\x00%d\x00", rel, st.Size())
+				}
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	oneactor "github.com/oneactor/oneactor-desktop"
+	"github.com/oneactor/oneactor-desktop/core/diffusion"
 	"github.com/oneactor/oneactor-desktop/core/ort"
 )
 
@@ -23,8 +24,10 @@ type Config struct {
 type Service struct {
 	cfg Config
 
-	mu sync.Mutex
-	rt *ort.Runtime
+	mu        sync.Mutex
+	rt        *ort.Runtime
+	engine    *diffusion.Engine
+	engineRef string
 }
 
 // New returns a service; nothing heavy happens until it is used.
@@ -50,6 +53,9 @@ func (s *Service) Runtime() (*ort.Runtime, error) {
 	s.rt = rt
 	return rt, nil
 }
+
+// DataDir is the library folder.
+func (s *Service) DataDir() string { return s.cfg.DataDir }
 
 // Diagnostics is the state of the machine as the app sees it.
 type Diagnostics struct {

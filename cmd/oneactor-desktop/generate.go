@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/oneactor/oneactor-desktop/core/diffusion"
+	"github.com/oneactor/oneactor-desktop/core/imageio"
+	"github.com/oneactor/oneactor-desktop/core/schedule"
+	"github.com/oneactor/oneactor-desktop/core/service"
+)
+
+const generateUsage = `Usage: oneactor-desktop generate [flags]
+
+Makes pictures without opening the window and writes them as PNG files that
+carry their recipe (AUTOMATIC1111 "parameters" text).
+
+Flags:
+`
+
+// runGenerate is the `generate` subcommand.
+func runGenerate(args []string, svc *service.Service, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	model := fs.String("model", service.BundledModel, "model folder, or toyworld for the bundled demo model")
+	prompt := fs.String("prompt", "", "what to draw (required)")
+	negative := fs.String("negative", "", "what to avoid")
+	steps := fs.Int("steps", 30, "sampling steps")
+	cfg := fs.Float64("cfg", 7.5, "classifier-free guidance scale")
+	sampler := fs.String("sampler", "euler", `sampler: euler, euler_a, ddim, dpmpp_2m, lcm, or an A1111 name ("DPM++ 2M Karras")`)
+	seedFlag := fs.Int64("seed", -1, "seed (-1: random); image k of a batch uses seed+k")
+	n := fs.Int("n", 1, "number of images")
+	width := fs.Int("width", 0, "width in pixels (default: the model's native size)")
+	height := fs.Int("height", 0, "height in pixels (default: the model's native size)")
+	initImage := fs.String("init-image", "", "start from this picture (img2img)")
+	strength := fs.Float64("strength", 0.75, "img2img strength: 0 keeps the picture, 1 ignores it")
+	controlImage := fs.String("control-image", "", "ControlNet conditioning image (e.g. an OpenPose skeleton)")
+	controlScale := fs.Float64("control-scale", 1, "ControlNet strength")
+	out := fs.String("out", ".", "folder for the PNG files")
+	fs.Usage = func() { fmt.Fprint(stderr, generateUsage); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	fail := func(err error) int { fmt.Fprintln(stderr, "generate:", err); return 1 }
+	if strings.TrimSpace(*prompt) == "" {
+		fmt.Fprintln(stderr, "generate: --prompt is required")
+		return 2
+	}
+	kind, karras, err := schedule.ParseDisplayName(*sampler, "")
+	if err != nil {
+		fmt.Fprintln(stderr, "generate:", err)
+		return 2
+	}
+	seed := uint64(*seedFlag)
+	if *seedFlag < 0 {
+		seed = uint64(rand.Int64N(1 << 32))
+	}
+	e, err := svc.Engine(*model)
+	if err != nil {
+		return fail(err)
+	}
+	m := e.Model
+	req := diffusion.Request{Prompt: *prompt, Negative: *negative, Steps: *steps, CFG: *cfg,
+		Sampler: kind, SamplerOptions: schedule.Options{Karras: karras}, Seed: seed, N: *n,
+		Width: *width, Height: *height}
+	if req.Width == 0 {
+		req.Width = m.DefaultSize()
+	}
+	if req.Height == 0 {
+		req.Height = m.DefaultSize()
+	}
+	if *initImage != "" {
+		px, err := loadCHW(*initImage, req.Width, req.Height, true)
+		if err != nil {
+			return fail(err)
+		}
+		req.Init = &diffusion.InitImage{Pixels: px, Strength: *strength}
+	}
+	if *controlImage != "" {
+		px, err := loadCHW(*controlImage, req.Width, req.Height, false)
+		if err != nil {
+			return fail(err)
+		}
+		req.Control = &diffusion.Control{Image: px, Scale: *controlScale, Start: 0, End: 1}
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return fail(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	bar := newProgressBar(stderr)
+	res, err := e.Generate(ctx, req, bar.update)
+	bar.done()
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "generate: cancelled; nothing written")
+		return 130
+	}
+	if err != nil {
+		return fail(err)
+	}
+	fp, _ := m.Fingerprint()
+	for k, img := range res.Images {
+		rec := imageio.Recipe{Prompt: req.Prompt, NegativePrompt: req.Negative, Steps: req.Steps,
+			Sampler: schedule.DisplayName(kind, karras), CFGScale: req.CFG, Seed: int64(res.Seeds[k]),
+			Width: req.Width, Height: req.Height, ModelHash: fp, Model: m.Name}
+		if req.Init != nil {
+			rec.DenoisingStrength = req.Init.Strength
+		}
+		text, err := rec.Format()
+		if err != nil {
+			return fail(err)
+		}
+		path := filepath.Join(*out, fmt.Sprintf("%s-%d.png", time.Now().Format("20060102-150405"), res.Seeds[k]))
+		if err := imageio.WritePNGFile(path, img, imageio.Text{Key: imageio.ParametersKey, Value: text}); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintln(stdout, path)
+	}
+	return 0
+}
+
+// loadCHW decodes a picture safely, fits it to w×h and returns CHW floats
+// in [-1, 1] (signed) or [0, 1].
+func loadCHW(path string, w, h int, signed bool) ([]float32, error) {
+	img, _, err := imageio.DecodeFile(path)
+	if err != nil {
+		return nil, err
+	}
+	fit, err := imageio.Fill(img, w, h)
+	if err != nil {
+		return nil, err
+	}
+	return toCHW(fit, signed), nil
+}
+
+func toCHW(img *image.NRGBA, signed bool) []float32 {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	out := make([]float32, 3*w*h)
+	for i := 0; i < w*h; i++ {
+		for c := 0; c < 3; c++ {
+			v := float32(img.Pix[i*4+c]) / 255
+			if signed {
+				v = v*2 - 1
+			}
+			out[c*w*h+i] = v
+		}
+	}
+	return out
+}
+
+// progressBar draws "[#####-----] 12/30 ETA 3s" on one terminal line.
+type progressBar struct {
+	w     io.Writer
+	drawn bool
+}
+
+func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w} }
+
+func (p *progressBar) update(ev diffusion.Event) {
+	const width = 30
+	filled := width * ev.Step / max(ev.Total, 1)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %.1fs elapsed, ETA %.1fs ",
+		strings.Repeat("#", filled), strings.Repeat("-", width-filled), ev.Step, ev.Total,
+		ev.Elapsed.Seconds(), ev.ETA.Seconds())
+	p.drawn = true
+}
+
+func (p *progressBar) done() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}
+
+// runModels is the `models` subcommand: the known models and why any is
+// unusable.
+func runModels(args []string, svc *service.Service, stdout io.Writer) int {
+	code := 0
+	for _, e := range svc.Models(args) {
+		status := "ok"
+		if e.Problem != "" {
+			status, code = "UNUSABLE: "+e.Problem, 1
+		}
+		family := e.Family
+		if family == "" {
+			family = "?"
+		}
+		fmt.Fprintf(stdout, "%-20s %-7s %s\n        %s\n", e.Name, family, e.Ref, status)
+	}
+	return code
+}
