@@ -93,7 +93,10 @@ func WriteFolder(t testing.TB, dir, repoRoot string, l Layout) {
 	b.OutputAs("pooler_output", fromF(b, b.Node("ReduceMean", []string{hid}, onnx.AttrInts("axes", 1), onnx.AttrInt("keepdims", 0))), l.IO, "batch", Width)
 	save("text_encoder", b)
 
-	// UNet: ε̂ = 0.5·x + conv(x) + f(context) + g(t); shapes as SD's.
+	// UNet shaped like SD's: conv_in, two down stages (the second at half
+	// resolution) whose outputs are skip connections, a mid block with
+	// cross-attention to the text, and two up stages that concatenate the
+	// skips; plus 0.5·x and a timestep term.
 	b = onnx.NewBuilder("unet", 17)
 	x := toF(b, b.Input("sample", l.IO, "batch", 4, "h", "w"))
 	var ts string
@@ -108,19 +111,37 @@ func WriteFolder(t testing.TB, dir, repoRoot string, l Layout) {
 	if l.TSRank == 1 {
 		tf = b.Node("Reshape", []string{tf, b.Initializer(onnx.TensorInt64("tshape", []int64{4}, []int64{-1, 1, 1, 1}))})
 	}
-	pooled := b.Node("ReduceMean", []string{ctx}, onnx.AttrInts("axes", 1), onnx.AttrInt("keepdims", 0)) // [B, D]
-	proj := b.Node("MatMul", []string{pooled, w(b, "cproj", 0.3, Width, 4)})                             // [B, 4]
-	proj = b.Node("Unsqueeze", []string{proj, b.Initializer(onnx.TensorInt64("ax23", []int64{2}, []int64{2, 3}))})
-	conv := b.Node("Conv", []string{x, w(b, "k", 0.1, 4, 4, 3, 3)}, onnx.AttrInts("pads", 1, 1, 1, 1))
+	pads := onnx.AttrInts("pads", 1, 1, 1, 1)
+	conv := func(in, name string, cin, cout int64, stride int64) string {
+		return b.Node("Conv", []string{in, w(b, name, 0.3/float64(cin), cout, cin, 3, 3)}, pads, onnx.AttrInts("strides", stride, stride))
+	}
+	h0 := conv(x, "conv_in", 4, 8, 1)
+	skip1 := b.Node("Relu", []string{conv(h0, "down1", 8, 8, 1)})
+	d := conv(skip1, "downsample", 8, 8, 2)
+	skip2 := b.Node("Relu", []string{conv(d, "down2", 8, 16, 1)}) // the mid block's input
+	mid := b.Node("Relu", []string{conv(skip2, "mid", 16, 16, 1)})
+	// Cross-attention: every position attends over the text tokens.
+	shp := b.Node("Shape", []string{mid})
+	flat := b.Node("Reshape", []string{mid, b.Initializer(onnx.TensorInt64("flat", []int64{3}, []int64{0, 16, -1}))}) // [B,16,HW]
+	f := b.Node("Transpose", []string{flat}, onnx.AttrInts("perm", 0, 2, 1))                                          // [B,HW,16]
+	q := b.Node("MatMul", []string{f, w(b, "wq", 0.3, 16, Width)})                                                    // [B,HW,D]
+	kt := b.Node("Transpose", []string{ctx}, onnx.AttrInts("perm", 0, 2, 1))                                          // [B,D,L]
+	att := b.Node("Softmax", []string{b.Node("MatMul", []string{q, kt})}, onnx.AttrInt("axis", -1))                   // [B,HW,L]
+	o := b.Node("MatMul", []string{b.Node("MatMul", []string{att, ctx}), w(b, "wo", 0.3, Width, 16)})                 // [B,HW,16]
+	o = b.Node("Reshape", []string{b.Node("Transpose", []string{o}, onnx.AttrInts("perm", 0, 2, 1)), shp})
+	mid = b.Node("Add", []string{mid, o})
+	up1 := b.Node("Relu", []string{conv(b.Node("Concat", []string{mid, skip2}, onnx.AttrInt("axis", 1)), "up1", 32, 8, 1)})
+	up := b.Node("Resize", []string{up1, "", b.Initializer(onnx.TensorFloat32("upscale", []int64{4}, []float32{1, 1, 2, 2}))}, onnx.AttrString("mode", "nearest"))
+	up2 := conv(b.Node("Concat", []string{up, skip1}, onnx.AttrInt("axis", 1)), "up2", 16, 4, 1)
 	half := b.Node("Mul", []string{x, b.Initializer(onnx.TensorFloat32("half", nil, []float32{0.5}))})
-	out := b.Node("Add", []string{b.Node("Add", []string{half, conv}), b.Node("Add", []string{proj, tf})})
+	out := b.Node("Add", []string{b.Node("Add", []string{half, up2}), tf})
 	b.OutputAs("out_sample", fromF(b, out), l.IO, "batch", 4, "h", "w")
 	save("unet", b)
 
 	// VAE decoder: nearest ×4 upsampling, 1×1 conv to RGB, tanh.
 	b = onnx.NewBuilder("vae_decoder", 17)
 	z := toF(b, b.Input("latent_sample", l.IO, "batch", 4, "h", "w"))
-	up := b.Node("Resize", []string{z, "", b.Initializer(onnx.TensorFloat32("sc", []int64{4}, []float32{1, 1, 4, 4}))}, onnx.AttrString("mode", "nearest"))
+	up = b.Node("Resize", []string{z, "", b.Initializer(onnx.TensorFloat32("sc", []int64{4}, []float32{1, 1, 4, 4}))}, onnx.AttrString("mode", "nearest"))
 	rgb := b.Node("Tanh", []string{b.Node("Conv", []string{up, w(b, "to_rgb", 0.5, 3, 4, 1, 1), w(b, "rgb_b", 0.1, 3)})})
 	b.OutputAs("sample", fromF(b, rgb), l.IO, "batch", 3, "H", "W")
 	save("vae_decoder", b)
