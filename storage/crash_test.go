@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -66,7 +67,7 @@ func TestCrashChild(t *testing.T) {
 	}
 	for i := 0; ; i++ {
 		seed := int64(run)*100000 + int64(i)
-		switch op := r.Intn(10); {
+		switch op := r.Intn(12); {
 		case op < 2: // tune a subject: job first, subject written with the job's end
 			j, err := l.BeginJob("tune", fmt.Sprintf("tune %d", seed), "")
 			if err != nil {
@@ -114,7 +115,20 @@ func TestCrashChild(t *testing.T) {
 				os.Exit(3)
 			}
 			say("D %s", id)
-		case len(subs) > 2:
+		case op == 9 && len(subs) > 0: // carry a subject through a bundle
+			var buf bytes.Buffer
+			if err := l.ExportSubject(subs[r.Intn(len(subs))], &buf); err != nil {
+				say("error %v", err)
+				os.Exit(3)
+			}
+			s, err := l.ImportSubject(bytes.NewReader(buf.Bytes()), int64(buf.Len()), ImportOptions{ModelFingerprint: "sha256:model-a"})
+			if err != nil {
+				say("error %v", err)
+				os.Exit(3)
+			}
+			subs = append(subs, s.ID)
+			say("S %s %s %s", s.ID, digest(bucketSubjects, s.ID), strings.TrimPrefix(s.Name, "subject "))
+		case op >= 10 && len(subs) > 2:
 			k := r.Intn(len(subs))
 			id := subs[k]
 			subs = append(subs[:k], subs[k+1:]...)
@@ -139,6 +153,9 @@ func TestCrashUnderSIGKILL(t *testing.T) {
 		t.Skip("child")
 	}
 	kills := 200
+	if raceBuild {
+		kills = 60
+	}
 	if testing.Short() {
 		kills = 20
 	}
