@@ -88,7 +88,9 @@ func (l *Library) ImportSubject(r io.ReaderAt, size int64, opts ImportOptions) (
 				return err
 			}
 		}
-		if _, err := t.Subject(s.ID); err == nil {
+		if !validID(s.ID) {
+			s.ID = "" // not one of ours: give it a proper one
+		} else if _, err := t.Subject(s.ID); err == nil {
 			s.ID = "" // keep both: the library's copy and this one
 		} else if !isNotFound(err) {
 			return err

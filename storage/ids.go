@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"strings"
 	"time"
 )
 
@@ -23,3 +24,12 @@ func newID(t time.Time) string {
 // now is the clock; UTC and without a monotonic reading so that stored
 // and returned times compare equal.
 func now() time.Time { return time.Now().UTC().Round(0) }
+
+// validID reports whether id has the shape newID makes.
+func validID(id string) bool {
+	if len(id) != 24 {
+		return false
+	}
+	_, err := hex.DecodeString(id)
+	return err == nil && strings.ToLower(id) == id
+}
