@@ -21,6 +21,23 @@ type Engine struct {
 	mu       sync.Mutex
 	sessions map[string]*ort.Session
 	tensors  map[string]*ort.Tensor
+	unetFile string // a variant of unet/model.onnx in the same folder, "" for the original
+}
+
+// SetUNetFile makes the engine run another file of the UNet's folder (an
+// edit of model.onnx that shares its weights, e.g. one that also outputs
+// h); "" restores model.onnx.
+func (e *Engine) SetUNetFile(file string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.unetFile == file {
+		return
+	}
+	if s := e.sessions[e.Model.UNet.Dir]; s != nil {
+		s.Close()
+		delete(e.sessions, e.Model.UNet.Dir)
+	}
+	e.unetFile = file
 }
 
 // NewEngine prepares an engine; no session is created yet.
@@ -35,7 +52,11 @@ func (e *Engine) session(comp string) (*ort.Session, error) {
 	if s := e.sessions[comp]; s != nil {
 		return s, nil
 	}
-	s, err := e.rt.NewSession(filepath.Join(e.Model.Dir, comp, "model.onnx"), e.opts)
+	file := "model.onnx"
+	if comp == e.Model.UNet.Dir && e.unetFile != "" {
+		file = e.unetFile
+	}
+	s, err := e.rt.NewSession(filepath.Join(e.Model.Dir, comp, file), e.opts)
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,16 @@ type Request struct {
 	Guidance func(Embeddings) (Guider, error)
 	// PreviewEvery emits a preview image every k steps (0: none).
 	PreviewEvery int
+	// Capture keeps an extra UNet output (see Engine.SetUNetFile) from one
+	// row of each image at the last step.
+	Capture *Capture
+}
+
+// Capture names an extra UNet output to keep and the guider row to take it
+// from (1 = the conditional row of classifier-free guidance).
+type Capture struct {
+	Output string
+	Row    int
 }
 
 // Event reports progress.
@@ -100,7 +110,9 @@ type Event struct {
 type Result struct {
 	Images  []*image.RGBA
 	Seeds   []uint64
-	Latents [][]float32 // final latents per image (unscaled by the VAE factor)
+	Latents [][]float32 // final latents per image (as sampled, i.e. VAE-scaled)
+	// Captured holds Request.Capture's output per image.
+	Captured [][]float32
 }
 
 // ErrBadOutput reports a decoded image that is NaN or black: the known
@@ -204,6 +216,7 @@ func (e *Engine) Generate(ctx context.Context, r Request, onEvent func(Event)) (
 		}
 	}
 	total := len(timesteps) - first
+	var captured [][]float32
 	for i := first; i < len(timesteps); i++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -213,7 +226,11 @@ func (e *Engine) Generate(ctx context.Context, r Request, onEvent func(Event)) (
 		}
 		rows := guider.Rows(i, len(timesteps))
 		useControl := control != nil && inRange(i, len(timesteps), r.Control.Start, r.Control.End)
-		preds, err := e.unet(ctx, scaled, timesteps[i], rows, r.N, per, h, w, useControl, control, r)
+		var capture *[][]float32
+		if r.Capture != nil && i == len(timesteps)-1 {
+			capture = &captured
+		}
+		preds, err := e.unet(ctx, scaled, timesteps[i], rows, r.N, per, h, w, useControl, control, r, capture)
 		if err != nil {
 			return nil, err
 		}
@@ -247,7 +264,7 @@ func (e *Engine) Generate(ctx context.Context, r Request, onEvent func(Event)) (
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Images: imgs, Seeds: seeds}
+	res := &Result{Images: imgs, Seeds: seeds, Captured: captured}
 	for k := 0; k < r.N; k++ {
 		res.Latents = append(res.Latents, append([]float32{}, x[k*per:(k+1)*per]...))
 	}
@@ -264,7 +281,7 @@ func inRange(i, n int, start, end float64) bool {
 
 // unet runs every row of every image in one call and returns the
 // predictions, image after image, row after row.
-func (e *Engine) unet(ctx context.Context, scaled []float32, t float64, rows [][]float32, n, per int, h, w int64, useControl bool, control []float32, r Request) ([]float32, error) {
+func (e *Engine) unet(ctx context.Context, scaled []float32, t float64, rows [][]float32, n, per int, h, w int64, useControl bool, control []float32, r Request, capture *[][]float32) ([]float32, error) {
 	m := e.Model
 	R := len(rows)
 	B := int64(n * R)
@@ -329,8 +346,26 @@ func (e *Engine) unet(ctx context.Context, scaled []float32, t float64, rows [][
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Run(ctx, in, ort.Feeds{io.Out: out}); err != nil {
+	outs := ort.Feeds{io.Out: out}
+	if err := s.Run(ctx, in, outs); err != nil {
 		return nil, err
+	}
+	for name, t := range outs {
+		if name == io.Out {
+			continue
+		}
+		if capture != nil && name == r.Capture.Output {
+			v, err := t.ReadFloat32(nil)
+			if err != nil {
+				return nil, err
+			}
+			each := len(v) / int(B)
+			for k := 0; k < n; k++ {
+				row := k*R + min(r.Capture.Row, R-1)
+				*capture = append(*capture, append([]float32{}, v[row*each:(row+1)*each]...))
+			}
+		}
+		t.Destroy()
 	}
 	return out.ReadFloat32(nil)
 }

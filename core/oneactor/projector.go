@@ -6,7 +6,6 @@ package oneactor
 import (
 	"fmt"
 	"math"
-	"math/rand"
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 )
@@ -148,7 +147,7 @@ func (pb *projBuilder) block(name, x string, cin, cout, stride int64) string {
 // InitParams draws initial weights: Xavier-uniform for conv and linear
 // weights (fan-in and fan-out include the kernel area, as in torch), zeros
 // for biases and norm shifts, ones for norm scales.
-func InitParams(params []Param, rng *rand.Rand) map[string][]float32 {
+func InitParams(params []Param, rng interface{ Float64() float64 }) map[string][]float32 {
 	out := map[string][]float32{}
 	for _, p := range params {
 		v := make([]float32, onnx.NumElements(p.Dims))

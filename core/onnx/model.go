@@ -190,3 +190,34 @@ func cleanLocation(loc string) (string, error) {
 	}
 	return c, nil
 }
+
+// AddOutput exposes an existing value of the graph as an extra output with
+// the given type and shape (a graph edit: nodes and weights are unchanged).
+func (m *Model) AddOutput(name string, dt DataType, dims []int64) error {
+	g := m.Proto.GetGraph()
+	for _, o := range g.GetOutput() {
+		if o.GetName() == name {
+			return nil
+		}
+	}
+	produced := false
+	for _, n := range g.GetNode() {
+		for _, o := range n.GetOutput() {
+			if o == name {
+				produced = true
+			}
+		}
+	}
+	if !produced {
+		return fmt.Errorf("no node produces %q", name)
+	}
+	shape := make([]Dim, len(dims))
+	for i, d := range dims {
+		shape[i] = Dim{Value: d}
+		if d < 0 {
+			shape[i] = Dim{Value: -1, Param: fmt.Sprintf("%s_dim%d", name, i)}
+		}
+	}
+	g.Output = append(g.Output, valueInfoProto(ValueInfo{Name: name, Type: dt, Shape: shape}))
+	return nil
+}
