@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -50,6 +51,17 @@ func TestSecondWindowIsToldThePID(t *testing.T) {
 		t.Fatalf("waited %v", took)
 	}
 	t.Logf("%v after %v", err, time.Since(start).Round(time.Millisecond))
+	// The command line's backup and check go through the other window.
+	dst := filepath.Join(t.TempDir(), FileName)
+	if n, err := BackupLibrary(dir, dst); err != nil || n == 0 {
+		t.Fatalf("backup through the other window: %d %v", n, err)
+	}
+	if rep, err := CheckLibrary(filepath.Dir(dst)); err != nil || !rep.OK() {
+		t.Fatalf("backup made by the other window: %+v %v", rep, err)
+	}
+	if rep, err := CheckLibrary(dir); err != nil || !rep.OK() {
+		t.Fatalf("check through the other window: %+v %v", rep, err)
+	}
 	// The window dies without closing: its stale note does not block us.
 	cmd.Process.Kill()
 	cmd.Wait()
