@@ -22,6 +22,7 @@ Commands:
   generate  make pictures from the command line (generate -h for flags)
   models [DIR…]          list the bundled model and model folders, and why any is unusable
   gradcheck MODEL.onnx   check compiled gradients against finite differences
+  bench generate         time the pipeline: wall time, share inside ONNX Runtime, peak memory
   version   print the version
   help      show this help
 
@@ -76,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runGenerate(fs.Args()[1:], svc, stdout, stderr)
 	case "models":
 		return runModels(fs.Args()[1:], svc, stdout)
+	case "bench":
+		return runBench(fs.Args()[1:], svc, stdout, stderr)
 	case "gradcheck":
 		return runGradcheck(fs.Args()[1:], svc, stdout, stderr)
 	case "library":

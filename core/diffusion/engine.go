@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
@@ -197,4 +198,16 @@ func (e *Engine) EncodeText(ctx context.Context, prompts []string) ([][]float32,
 		m.Text.Width = int64(per) / L
 	}
 	return res, nil
+}
+
+// RunStats sums the sessions' ONNX Runtime Run counts and time.
+func (e *Engine) RunStats() (runs int64, inside time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, s := range e.sessions {
+		r, d := s.RunStats()
+		runs += r
+		inside += d
+	}
+	return runs, inside
 }
