@@ -82,7 +82,7 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 			_, after := e.RunStats()
 			walls = append(walls, wall.Seconds())
 			inside = append(inside, after-before)
-			shares = append(shares, (after - before).Seconds()/wall.Seconds())
+			shares = append(shares, (after-before).Seconds()/wall.Seconds())
 		}
 		mw := median(walls)
 		fmt.Fprintf(stdout, "%-6d %11.3fs %11.3fs %9.1f%% %10.1f MiB\n", n, mw, median(durations(inside)), 100*median(shares), peakRSSMiB())
