@@ -138,3 +138,34 @@ func TestBuildFloat16AsFloat32(t *testing.T) {
 }
 
 func float16Round(v float32) float32 { return float16.Fromfloat32(v).Float32() }
+
+// The retained-activation estimate grows with the rows evaluated together,
+// which is why tuning runs the UNet one row at a time.
+func TestMemoryEstimateScalesWithRows(t *testing.T) {
+	rt := testRuntime(t)
+	r := rand.New(rand.NewSource(9))
+	b := onnx.NewBuilder("net", 17)
+	x := b.Input("x", onnx.Float, "batch", 8, 16, 16)
+	h := b.Node("Relu", []string{b.Node("Conv", []string{x, weight(b, r, "w1", 16, 8, 3, 3)}, onnx.AttrInts("pads", 1, 1, 1, 1))})
+	y := b.Node("Tanh", []string{b.Node("Conv", []string{h, weight(b, r, "w2", 8, 16, 3, 3)}, onnx.AttrInts("pads", 1, 1, 1, 1))})
+	b.OutputAs("y", y, onnx.Float, "batch", 8, 16, 16)
+	m, _ := b.Model()
+	est := map[int64]Memory{}
+	for _, rows := range []int64{1, 5} {
+		xt, _ := ort.NewTensor(onnx.Float, rows, 8, 16, 16)
+		sh, err := Probe(context.Background(), rt, m, ort.Feeds{"x": xt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Compile(m, sh, Options{Wrt: []string{"x"}, Output: "y", Loss: LossMSE})
+		if err != nil {
+			t.Fatal(err)
+		}
+		est[rows] = EstimateMemory(res, sh)
+	}
+	one, five := est[1], est[5]
+	if one.RetainedBytes == 0 || five.RetainedBytes != 5*one.RetainedBytes || one.WeightBytes != five.WeightBytes {
+		t.Fatalf("estimates: 1 row %+v, 5 rows %+v", one, five)
+	}
+	t.Logf("1 row: %d retained bytes in %d values; 5 rows: %d", one.RetainedBytes, one.RetainedValues, five.RetainedBytes)
+}
