@@ -183,7 +183,7 @@ func (e *Engine) Generate(ctx context.Context, r Request, onEvent func(Event)) (
 	timesteps := sampler.Timesteps()
 	first := 0
 	if r.Init != nil {
-		z0, err := e.encodeImage(ctx, r.Init.Pixels, r.Height, r.Width, noise)
+		z0, err := e.EncodeImage(ctx, r.Init.Pixels, r.Height, r.Width)
 		if err != nil {
 			return nil, fmt.Errorf("vae encoder: %w", err)
 		}
@@ -439,10 +439,10 @@ func toRGBA(px []float32, h, w int) (*image.RGBA, error) {
 	return img, nil
 }
 
-// encodeImage runs the VAE encoder on one image ([3,H,W] in [-1,1]) and
+// EncodeImage runs the VAE encoder on one image ([3,H,W] in [-1,1]) and
 // returns scaled latents: the mean of latent_parameters, or the encoder's
 // own sample.
-func (e *Engine) encodeImage(ctx context.Context, px []float32, H, W int, noise *batchNoise) ([]float32, error) {
+func (e *Engine) EncodeImage(ctx context.Context, px []float32, H, W int) ([]float32, error) {
 	m := e.Model
 	enc := m.Encoder
 	if len(px) != 3*H*W {
@@ -540,4 +540,35 @@ func (e *Engine) controlNet(ctx context.Context, sample *ort.Tensor, t float64, 
 		return nil, fmt.Errorf("controlnet: %w", err)
 	}
 	return out, nil
+}
+
+// Features runs the UNet once on clean latents z0 (C×h×w, as sampled)
+// noised to training timestep t with noise from seed, conditioned on prompt
+// alone (one row), and returns the extra output capture (see SetUNetFile):
+// how OneActor reads h for an imported photo.
+func (e *Engine) Features(ctx context.Context, z0 []float32, h, w int64, t int, prompt string, capture string, seed uint64) ([]float32, error) {
+	m := e.Model
+	sched, err := schedule.New(m.Scheduler)
+	if err != nil {
+		return nil, err
+	}
+	emb, err := e.EncodeText(ctx, []string{prompt})
+	if err != nil {
+		return nil, err
+	}
+	eps := make([]float32, len(z0))
+	NewRNG(seed).Normal(eps)
+	zt := make([]float32, len(z0))
+	if err := sched.AddNoise(zt, z0, eps, t); err != nil {
+		return nil, err
+	}
+	var got [][]float32
+	r := Request{Capture: &Capture{Output: capture, Row: 0}}
+	if _, err := e.unet(ctx, zt, float64(t), [][]float32{emb[0]}, 1, len(z0), h, w, false, nil, r, &got); err != nil {
+		return nil, err
+	}
+	if len(got) != 1 {
+		return nil, fmt.Errorf("the UNet did not output %q (call SetUNetFile with the h model first)", capture)
+	}
+	return got[0], nil
 }
