@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -80,7 +81,7 @@ func (e *Engine) Provider() (ort.Provider, string, error) {
 func (e *Engine) tensor(key string, dt onnx.DataType, shape ...int64) (*ort.Tensor, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if t := e.tensors[key]; t != nil && t.DType() == dt && sameShape(t.Shape(), shape) {
+	if t := e.tensors[key]; t != nil && t.DType() == dt && slices.Equal(t.Shape(), shape) {
 		return t, nil
 	}
 	if old := e.tensors[key]; old != nil {
@@ -92,18 +93,6 @@ func (e *Engine) tensor(key string, dt onnx.DataType, shape ...int64) (*ort.Tens
 	}
 	e.tensors[key] = t
 	return t, nil
-}
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Close frees every session and tensor.

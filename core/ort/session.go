@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -277,7 +278,7 @@ func (s *Session) Output(name string, shape ...int64) (*Tensor, error) {
 	}
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
-	if t := s.outTensor[name]; t != nil && equalShape(t.shape, shape) {
+	if t := s.outTensor[name]; t != nil && slices.Equal(t.shape, shape) {
 		return t, nil
 	}
 	t, err := NewTensor(vi.Type, shape...)
@@ -289,18 +290,6 @@ func (s *Session) Output(name string, shape ...int64) (*Tensor, error) {
 	}
 	s.outTensor[name] = t
 	return t, nil
-}
-
-func equalShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Run evaluates the model. Every input must be in `in`, with the element
