@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""PyTorch side of the pipeline benchmark: the ToyWorld reference sampler
+(tools/toyworld/sampler.py) on the same weights, same steps, CFG and batch
+sizes as `oneactor-desktop bench generate --model toyworld`.
+
+usage: python3 tools/bench/torch_pipeline.py [--steps 30] [--batch 1,4] [--repeat 3] [--threads 2]
+Prints the median wall time per batch size (text encoder + sampling + VAE).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TW = os.path.join(HERE, "..", "toyworld")
+sys.path.insert(0, TW)
+
+import torch  # noqa: E402
+
+import sampler  # noqa: E402
+import tokenizer  # noqa: E402
+import train  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--batch", default="1,4")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--prompt", default="a red round creature with a hat on the beach")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    M = __import__("export").load_all()
+    sf = json.load(open(os.path.join(train.WORK, "vae_scaling.json")))["scaling_factor"]
+    tok = tokenizer.ClipTokenizer(os.path.join(HERE, "..", "..", "models", "toyworld", "tokenizer"))
+    print(f"torch {torch.__version__}, {a.threads} threads, {a.steps} steps, CFG 7.5, euler")
+    for bs in [int(x) for x in a.batch.split(",")]:
+        prompts = [a.prompt] * bs
+        xT = torch.randn(bs, 4, 8, 8, generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            sampler.generate(M, tok, prompts, xT, "euler", a.steps, 7.5, sf=sf)  # warm-up
+            times = []
+            for _ in range(a.repeat):
+                t0 = time.perf_counter()
+                sampler.generate(M, tok, prompts, xT, "euler", a.steps, 7.5, sf=sf)
+                times.append(time.perf_counter() - t0)
+        times.sort()
+        print(f"batch {bs}: median {times[len(times) // 2]:.3f}s over {a.repeat} runs")
+
+
+if __name__ == "__main__":
+    main()
