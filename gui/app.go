@@ -1,24 +1,29 @@
 // Package gui is the Fyne desktop interface. It holds no model or database
-// code: it calls a Backend (core/service) and shows what comes back. Work
-// runs on goroutines and reaches widgets only through fyne.Do.
+// code: it calls the service layer (a Backend, then the Studio it opens)
+// and shows what comes back. Work runs on goroutines and reaches widgets
+// only through fyne.Do.
 package gui
 
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/canvas"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
-	"fyne.io/fyne/v2/widget"
 
 	oneactor "github.com/oneactor/oneactor-desktop"
 	"github.com/oneactor/oneactor-desktop/core/service"
 	"github.com/oneactor/oneactor-desktop/icons"
 )
 
-// Backend is what the GUI needs from the service layer.
+// Backend is what the GUI needs from the service layer before a library
+// is open (*service.Service).
 type Backend interface {
-	Diagnostics() service.Diagnostics
+	DiagnosticsSource
+	DataDir() string
+	// OpenStudio opens the library; a *service.LibraryError explains a
+	// refusal.
+	OpenStudio() (*service.Studio, error)
+	// StartNewLibrary keeps a damaged library file aside and opens a new one.
+	StartNewLibrary() (*service.Studio, string, error)
 }
 
 // NewApp creates the Fyne application with the identity from FyneApp.toml.
@@ -37,27 +42,10 @@ func NewApp() fyne.App {
 	return a
 }
 
-// NewMainWindow builds the main window.
+// NewMainWindow builds the main window: the studio when the library
+// opens, else a screen that explains why not and what to do.
 func NewMainWindow(a fyne.App, b Backend) fyne.Window {
-	name := oneactor.AppInfo().Details.Name
-	w := a.NewWindow(name)
-	w.SetIcon(icons.App)
-
-	logo := canvas.NewImageFromResource(icons.App)
-	logo.FillMode = canvas.ImageFillContain
-	logo.SetMinSize(fyne.NewSquareSize(40))
-	title := widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	tagline := widget.NewLabel("The same subject in every picture — offline, on your own machine.")
-	tagline.Importance = widget.LowImportance
-	header := container.NewBorder(nil, widget.NewSeparator(), logo, nil,
-		container.NewVBox(title, tagline))
-
-	diag := NewDiagnosticsView(b, a.Clipboard())
-	w.SetContent(container.NewBorder(container.NewPadded(header), nil, nil, nil,
-		container.NewPadded(container.NewVScroll(diag.Object()))))
-	w.Resize(fyne.NewSize(1280, 800))
-	diag.Refresh()
-	return w
+	return newMainView(a, b).win
 }
 
 // Run opens the main window and blocks until the app quits.

@@ -14,7 +14,7 @@ import (
 // DiagnosticsView shows which ONNX Runtime and provider run the models, why
 // CUDA is not in use when it is not, and where the library is stored.
 type DiagnosticsView struct {
-	backend   Backend
+	backend   DiagnosticsSource
 	clipboard fyne.Clipboard
 
 	statusIcon *widget.Icon
@@ -26,12 +26,17 @@ type DiagnosticsView struct {
 	last       service.Diagnostics
 }
 
+// DiagnosticsSource reports what runs the models (core/service.Service).
+type DiagnosticsSource interface {
+	Diagnostics() service.Diagnostics
+}
+
 // Rows of the view, in display order.
 var diagnosticsRows = []string{"Application", "Platform", "ONNX Runtime", "Library",
 	"Provider", "Why not CUDA", "To use a GPU", "Data folder"}
 
 // NewDiagnosticsView builds the view; call Refresh to fill it.
-func NewDiagnosticsView(b Backend, cb fyne.Clipboard) *DiagnosticsView {
+func NewDiagnosticsView(b DiagnosticsSource, cb fyne.Clipboard) *DiagnosticsView {
 	v := &DiagnosticsView{backend: b, clipboard: cb, values: map[string]*widget.Label{}}
 	v.statusIcon = widget.NewIcon(theme.InfoIcon())
 	v.status = widget.NewLabelWithStyle("Checking ONNX Runtime…", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})

@@ -70,12 +70,3 @@ func TestDiagnosticsViewShowsLibraryError(t *testing.T) {
 		t.Errorf("status: %q", v.status.Text)
 	}
 }
-
-func TestMainWindowTitle(t *testing.T) {
-	a := test.NewTempApp(t)
-	w := NewMainWindow(a, fakeBackend{service.Diagnostics{App: "x", Provider: "CPU"}})
-	defer w.Close()
-	if w.Title() != "OneActor Desktop" {
-		t.Fatalf("title %q", w.Title())
-	}
-}

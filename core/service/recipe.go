@@ -141,3 +141,15 @@ func (r Recipe) Text() string {
 	}
 	return s
 }
+
+// Samplers are the sampler names the panel offers, A1111 spelling.
+func Samplers() []string {
+	var out []string
+	for _, k := range schedule.Kinds {
+		out = append(out, schedule.DisplayName(k, false))
+		if k == schedule.DPMPP2M || k == schedule.Euler {
+			out = append(out, schedule.DisplayName(k, true))
+		}
+	}
+	return out
+}

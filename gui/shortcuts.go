@@ -1,0 +1,27 @@
+package gui
+
+import (
+	"fyne.io/fyne/v2"
+)
+
+// addShortcuts binds the keyboard: Ctrl+Enter generates, Esc cancels the
+// running job (or leaves the viewer), Delete removes the viewed picture.
+// The prompt entries pass Ctrl+Enter and Esc on themselves (promptEntry).
+func (v *MainView) addShortcuts() {
+	c := v.win.Canvas()
+	c.AddShortcut(generateShortcut, func(fyne.Shortcut) { v.panel.Generate() })
+	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
+		switch k.Name {
+		case fyne.KeyEscape:
+			if v.panel.running != "" {
+				v.panel.CancelRunning()
+			} else if v.viewerOpen() {
+				v.closeViewer()
+			}
+		case fyne.KeyDelete:
+			if v.viewerOpen() {
+				v.viewer.ConfirmDelete()
+			}
+		}
+	})
+}
