@@ -16,13 +16,13 @@ $PY benchmark.py write "$ROOT"                       # benchmark data file
 $PY train.py vae --steps 4000 --minutes 20 --threads 2
 $PY train.py encode
 # UNet + text encoder (2 threads) and judge (1 thread) in parallel
-$PY train.py judge --steps 3000 --minutes 20 --threads 1 > work/judge.log 2>&1 &
+$PY train.py judge --steps 1000 --minutes 22 --threads 1 > work/judge.log 2>&1 &
 JPID=$!
-$PY train.py unet --steps 5000 --minutes 45 --threads 2 --lr 5e-4 --bs 64
+$PY train.py unet --steps 3200 --minutes 45 --threads 2 --lr 5e-4 --bs 64
 wait $JPID
-$PY train.py controlnet --steps 1500 --minutes 15 --threads 2 --lr 3e-4 --bs 64
+$PY train.py controlnet --steps 1000 --minutes 14 --threads 2 --lr 5e-4 --bs 32
 $PY export.py "$ROOT"
 $PY goldens.py models "$ROOT"
 $PY benchmark.py measure
-$PY oneactor.py
+$PY oneactor.py --targets 10 --seeds 4
 cat work/stage_times.json work/figures.json
