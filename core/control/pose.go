@@ -15,8 +15,9 @@ const MaxCanvas = 16384
 const MaxPeople = 100
 
 // Point is one keypoint: a position in canvas pixels and whether the point
-// is present. A missing point keeps its last position so an undo can bring
-// it back, but nothing draws or hit-tests it.
+// is present. A missing point keeps whatever coordinates it had (a file's
+// 0,0, or where it was deleted), but nothing draws, hit-tests or exports
+// them; Restore places it afresh.
 type Point struct {
 	X, Y    float64
 	Present bool
