@@ -217,7 +217,7 @@ func newWelcome() fyne.CanvasObject {
 	title := widget.NewLabelWithStyle("Welcome to OneActor Desktop", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	text := widget.NewRichTextFromMarkdown(`Your pictures will appear here, newest first.
 
-**Try it now:** the generation panel on the right starts with **ToyWorld**, a small demo model that comes with the app. It draws simple toy scenes in seconds, even without a GPU. Write a prompt such as *a red creature on the beach* and press **Generate** (or Ctrl+Enter).
+**Try it now:** the generation panel on the right starts with **ToyWorld**, a small demo model that comes with the app. It draws simple toy scenes in seconds, even without a GPU. Write a prompt such as *a red creature on the beach* and press **Generate** (or Ctrl+Enter). If the panel says this build has no ToyWorld model, add a model folder first.
 
 **Use a real model:** export a Stable Diffusion 1.x/2.x or SDXL model to ONNX (for example with Hugging Face Optimum: ` + "`optimum-cli export onnx --model <model> <folder>`" + `), then add the folder in **Settings → Model folders**, or drop the folder on this window.
 

@@ -89,6 +89,7 @@ func NewGeneratePanel(st *service.Studio, m *MainView) *GeneratePanel {
 	p.seed.Disable()
 	p.lastSeed = widget.NewLabel("")
 	p.lastSeed.Importance = widget.LowImportance
+	p.lastSeed.Hide() // until the first picture is made
 	p.batch = numberEntry(strconv.Itoa(def.N))
 	p.size = widget.NewSelect(nil, nil)
 
@@ -342,6 +343,7 @@ func (p *GeneratePanel) onEvent(ev service.JobEvent) {
 		}
 		p.stepText.SetText(fmt.Sprintf("Done in %s: %d pictures, seed %s", j.Elapsed.Round(100*time.Millisecond), len(j.Items), seeds))
 		p.lastSeed.SetText("Last picture: seed " + strconv.FormatInt(last, 10))
+		p.lastSeed.Show()
 		if !p.seedLock.Checked {
 			p.seed.SetText(strconv.FormatInt(last, 10))
 		}

@@ -23,7 +23,11 @@ func testMain(t *testing.T) (*MainView, string) {
 	a := test.NewTempApp(t)
 	svc := service.New(service.Config{DataDir: t.TempDir()})
 	v := newMainView(a, svc)
-	t.Cleanup(func() { v.win.Close() })
+	t.Cleanup(func() {
+		if !v.closed {
+			v.win.Close()
+		}
+	})
 	if v.studio == nil {
 		t.Fatal("the library did not open")
 	}

@@ -42,6 +42,7 @@ type MainView struct {
 
 	leftSplit, rightSplit *container.Split
 	device                string
+	closed                bool
 }
 
 func newMainView(a fyne.App, b Backend) *MainView {
@@ -92,6 +93,7 @@ func (v *MainView) open(st *service.Studio) {
 	})
 	v.addShortcuts()
 	v.win.SetOnClosed(func() {
+		v.closed = true
 		v.saveLayout()
 		st.Close()
 	})
