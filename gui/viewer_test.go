@@ -2,8 +2,8 @@ package gui
 
 import (
 	"os"
-	"strconv"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -97,4 +97,3 @@ func TestViewerActions(t *testing.T) {
 		t.Error("Esc did not close the viewer")
 	}
 }
-

@@ -90,4 +90,3 @@ func (st *Studio) ImportReference(path string) (Item, error) {
 	}
 	return itemOf(g), nil
 }
-

@@ -74,7 +74,7 @@ func explainLibraryError(err error) *LibraryError {
 			Err:    err}
 	case errors.As(err, &corrupt):
 		return &LibraryError{Summary: "The library file is damaged",
-			Detail: fmt.Sprintf("%s cannot be read (%s). It has not been changed. You can keep it aside and start a new, empty library.", corrupt.Path, corrupt.Reason),
+			Detail:  fmt.Sprintf("%s cannot be read (%s). It has not been changed. You can keep it aside and start a new, empty library.", corrupt.Path, corrupt.Reason),
 			Damaged: true, Err: err}
 	case errors.As(err, &newer):
 		return &LibraryError{Summary: "The library was made by a newer version of the app",
