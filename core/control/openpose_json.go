@@ -304,8 +304,8 @@ func encodePerson(b *bytes.Buffer, pr *Person, sx, sy float64) error {
 			body = append(body, 0, 0, 0)
 			continue
 		}
-		if !finite(pt.X) || !finite(pt.Y) {
-			return fmt.Errorf("%v at (%v, %v) is not a finite position", Keypoint(k), pt.X, pt.Y)
+		if !finite(pt.X) || !finite(pt.Y) || math.Abs(pt.X) > maxCoord || math.Abs(pt.Y) > maxCoord {
+			return fmt.Errorf("%v at (%v, %v) is not a finite position within ±%g px", Keypoint(k), pt.X, pt.Y, maxCoord)
 		}
 		body = append(body, pt.X*sx, pt.Y*sy, 1)
 	}

@@ -103,14 +103,15 @@ func (p *Pose) joint(i int, k Keypoint) (*Point, error) {
 }
 
 // Move puts keypoint k of person i at (x, y) canvas pixels. Positions off
-// the canvas are allowed (a limb may leave the frame); they must be finite.
+// the canvas are allowed (a limb may leave the frame) within the range an
+// OpenPose file may hold, so whatever is edited can be saved and loaded.
 func (p *Pose) Move(i int, k Keypoint, x, y float64) error {
 	pt, err := p.joint(i, k)
 	if err != nil {
 		return err
 	}
-	if !finite(x) || !finite(y) {
-		return fmt.Errorf("move %v to (%v, %v): position must be finite", k, x, y)
+	if !finite(x) || !finite(y) || math.Abs(x) > maxCoord || math.Abs(y) > maxCoord {
+		return fmt.Errorf("move %v to (%v, %v): position must be finite and within ±%g px", k, x, y, maxCoord)
 	}
 	pt.X, pt.Y = x, y
 	return nil

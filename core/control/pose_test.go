@@ -331,3 +331,46 @@ func TestCoordinateConversions(t *testing.T) {
 		t.Error("oversized canvas accepted")
 	}
 }
+
+func TestApplyPresetKeepsSizeAndPlace(t *testing.T) {
+	p := presetPose(t, 512, 512, Standing)
+	pr := &p.People[0]
+	pr.scale(0.5, 0.5)
+	pr.Translate(30, 60)
+	pr.HandLeft = []float64{1, 2, 1}
+	neck := pr.Keypoints[Neck]
+	shoulders := pr.Keypoints[LShoulder].X - pr.Keypoints[RShoulder].X
+	if err := p.ApplyPreset(0, ArmsUp); err != nil {
+		t.Fatal(err)
+	}
+	if pr.Keypoints[Neck] != neck {
+		t.Errorf("neck moved from %+v to %+v", neck, pr.Keypoints[Neck])
+	}
+	if got := pr.Keypoints[LShoulder].X - pr.Keypoints[RShoulder].X; !near(got, shoulders, 1e-9) {
+		t.Errorf("shoulder width %v, want %v (size kept)", got, shoulders)
+	}
+	if pr.Keypoints[LWrist].Y >= pr.Keypoints[Nose].Y || pr.HandLeft != nil || pr.PresentCount() != NumKeypoints {
+		t.Errorf("not the arms-up body: %+v, hands %v", pr.Keypoints[LWrist], pr.HandLeft)
+	}
+	// Without a neck, the bounding boxes share their centre.
+	_ = p.Delete(0, Neck)
+	cx, cy := pr.boxCentre()
+	if err := p.ApplyPreset(0, Sitting); err != nil {
+		t.Fatal(err)
+	}
+	if x, y := pr.boxCentre(); !near(x, cx, 1e-9) || !near(y, cy, 1e-9) {
+		t.Errorf("box centre (%v, %v), want (%v, %v)", x, y, cx, cy)
+	}
+	// Nothing present: the preset as NewPreset places it.
+	for k := Keypoint(0); k < NumKeypoints; k++ {
+		_ = p.Delete(0, k)
+	}
+	_ = p.ApplyPreset(0, Walking)
+	want, _ := NewPreset(Walking, 512, 512)
+	if pr.Keypoints != want.Keypoints {
+		t.Error("empty person did not get the centred preset")
+	}
+	if p.ApplyPreset(1, Walking) == nil || p.ApplyPreset(0, "x") == nil {
+		t.Error("bad person or preset accepted")
+	}
+}

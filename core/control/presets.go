@@ -142,3 +142,48 @@ func (p *Pose) freestX(pr *Person) float64 {
 	}
 	return best
 }
+
+// ApplyPreset gives person i the preset's body at the person's current size
+// and place: scaled by the person's measured body size and aligned on the
+// neck (or, without a neck, on the middle of the present points). Hand and
+// face points belonged to the old body and would float in the wrong place,
+// so they are dropped. A person with no present points gets the preset as
+// NewPreset places it.
+func (p *Pose) ApplyPreset(i int, name Preset) error {
+	pr, err := p.person(i)
+	if err != nil {
+		return err
+	}
+	fresh, err := NewPreset(name, p.Width, p.Height)
+	if err != nil {
+		return err
+	}
+	if pr.PresentCount() > 0 {
+		s := pr.bodyScale(presetShapes[Standing], p.Width, p.Height)
+		for k, q := range presetShapes[name] {
+			fresh.Keypoints[k] = Point{X: s * q[0], Y: s * q[1], Present: true}
+		}
+		if n := pr.Keypoints[Neck]; n.Present {
+			fresh.Translate(n.X-fresh.Keypoints[Neck].X, n.Y-fresh.Keypoints[Neck].Y)
+		} else {
+			ax, ay := pr.boxCentre()
+			bx, by := fresh.boxCentre()
+			fresh.Translate(ax-bx, ay-by)
+		}
+	}
+	fresh.extra = pr.extra
+	*pr = fresh
+	return nil
+}
+
+// boxCentre is the middle of the present points' bounding box.
+func (pr *Person) boxCentre() (x, y float64) {
+	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, pt := range pr.Keypoints {
+		if pt.Present {
+			minX, maxX = math.Min(minX, pt.X), math.Max(maxX, pt.X)
+			minY, maxY = math.Min(minY, pt.Y), math.Max(maxY, pt.Y)
+		}
+	}
+	return (minX + maxX) / 2, (minY + maxY) / 2
+}

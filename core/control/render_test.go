@@ -210,3 +210,17 @@ func TestRenderNonSquareAndErrors(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func BenchmarkRender512(b *testing.B) {
+	p, _ := NewPose(512, 512)
+	for _, name := range Presets() {
+		if _, err := p.AddPerson(name); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		if _, err := Render(p, 512, 512); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
