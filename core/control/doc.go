@@ -6,5 +6,6 @@
 //
 // Coordinates are pixels of the pose's canvas (x right, y down, (0,0) the
 // top-left corner of the top-left pixel, so pixel (i, j) has its centre at
-// (i+0.5, j+0.5)), as in ../../shared/docs/openpose.md.
+// (i+0.5, j+0.5)), as in the team's shared/docs/openpose.md and the
+// ToyWorld tool (tools/toyworld/openpose.py).
 package control

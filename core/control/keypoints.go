@@ -64,12 +64,17 @@ var mirrorOf = [NumKeypoints]Keypoint{
 
 // Mirror returns the keypoint on the other side of the body (RElbow ↔
 // LElbow); midline points (nose, neck) map to themselves.
-func (k Keypoint) Mirror() Keypoint { return mirrorOf[k] }
+func (k Keypoint) Mirror() Keypoint {
+	if !k.Valid() {
+		return k
+	}
+	return mirrorOf[k]
+}
 
 // Limb is a pair of keypoints joined by a stick.
 type Limb struct{ A, B Keypoint }
 
-// Limbs lists the skeleton's sticks in drawing order; limb i is drawn in
+// limbs lists the skeleton's sticks in drawing order; limb i is drawn in
 // LimbColor(i). Order matters: later limbs overwrite earlier ones where they
 // overlap, exactly as in the reference renderer.
 var limbs = [NumLimbs]Limb{
@@ -90,13 +95,23 @@ var colors = [NumKeypoints]color.RGBA{
 	{255, 0, 170, 255}, {255, 0, 85, 255},
 }
 
-// JointColor is the standard OpenPose colour of keypoint k.
-func JointColor(k Keypoint) color.RGBA { return colors[k] }
+// JointColor is the standard OpenPose colour of keypoint k (transparent
+// for an invalid k, so a GUI bug shows as a missing dot, not a crash).
+func JointColor(k Keypoint) color.RGBA {
+	if !k.Valid() {
+		return color.RGBA{}
+	}
+	return colors[k]
+}
 
 // LimbColor is the colour limb i is drawn in: colour i scaled by 0.6 with
 // integer truncation (255→153, 170→102, 85→51), as the annotator does with
 // int(c * 0.6).
+// Invalid i gives transparent, like JointColor.
 func LimbColor(i int) color.RGBA {
+	if i < 0 || i >= NumLimbs {
+		return color.RGBA{}
+	}
 	c := colors[i]
 	return color.RGBA{dim(c.R), dim(c.G), dim(c.B), 255}
 }

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"image/color"
 	"math"
 	"testing"
 )
@@ -29,6 +30,9 @@ func TestKeypointTables(t *testing.T) {
 	}
 	if RElbow.Mirror() != LElbow || Nose.Mirror() != Nose || REar.Mirror() != LEar {
 		t.Error("mirror pairs wrong")
+	}
+	if JointColor(18) != (color.RGBA{}) || LimbColor(NumLimbs) != (color.RGBA{}) || Keypoint(-1).Mirror() != -1 {
+		t.Error("invalid indices must not panic and give nothing")
 	}
 	if RElbow.String() != "right elbow" || Keypoint(18).Valid() {
 		t.Error("names or validity wrong")
