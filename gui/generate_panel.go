@@ -99,6 +99,7 @@ func NewGeneratePanel(st *service.Studio, m *MainView) *GeneratePanel {
 	p.cancel = widget.NewButtonWithIcon("Cancel", theme.CancelIcon(), p.CancelRunning)
 	p.cancel.Disable()
 	p.progress = widget.NewProgressBar()
+	p.progress.Hide() // until a job runs
 	p.stepText = widget.NewLabel("Ready")
 	p.stepText.Truncation = fyne.TextTruncateEllipsis
 	p.preview = canvas.NewImageFromImage(nil)
@@ -324,6 +325,7 @@ func (p *GeneratePanel) onEvent(ev service.JobEvent) {
 	switch j.State {
 	case service.JobRunning:
 		p.running = j.ID
+		p.progress.Show()
 		p.cancel.Enable()
 		if j.Total > 0 {
 			p.progress.SetValue(float64(j.Step) / float64(j.Total))

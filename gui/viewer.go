@@ -62,9 +62,10 @@ func NewViewer(m *MainView) *Viewer {
 	v.recipe = widget.NewLabel("")
 	v.recipe.Wrapping = fyne.TextWrapWord
 	v.recipe.Selectable = true
-	bar := container.NewHBox(back, widget.NewSeparator(), v.zoom, widget.NewSeparator(), v.favBtn, v.copyBtn, v.reuseBtn, v.export, v.delete)
-	details := container.NewVBox(widget.NewSeparator(), v.title, v.recipe)
-	v.root = container.NewBorder(container.NewPadded(container.NewHScroll(bar)), details, nil, nil, v.picture)
+	bar := container.NewHBox(back, widget.NewSeparator(), v.zoom)
+	actions := container.NewHBox(v.favBtn, v.copyBtn, v.reuseBtn, v.export, v.delete)
+	details := container.NewVBox(widget.NewSeparator(), v.title, container.NewHScroll(actions), v.recipe)
+	v.root = container.NewBorder(container.NewPadded(bar), details, nil, nil, v.picture)
 	return v
 }
 

@@ -188,9 +188,23 @@ func encode(img image.Image, params string) (encoded, error) {
 	return encoded{full.Bytes(), small.Bytes()}, nil
 }
 
-// putGenerations stores pictures made with r (image k with seeds[k]) in tx.
-func putGenerations(tx *storage.Tx, r Recipe, imgs []image.Image, seeds []int64) ([]Item, error) {
+// putGenerations stores pictures made with r (image k with seeds[k]) in tx,
+// with the conditioning image when r has one.
+func putGenerations(tx *storage.Tx, r Recipe, imgs []image.Image, seeds []int64, controlImage image.Image) ([]Item, error) {
 	items := make([]Item, 0, len(imgs))
+	var ctl *storage.Control
+	if r.Control != nil && controlImage != nil {
+		var buf bytes.Buffer
+		if err := imageio.EncodePNG(&buf, controlImage); err != nil {
+			return nil, fmt.Errorf("encode the control image: %w", err)
+		}
+		ref, err := tx.PutBlob(buf.Bytes())
+		if err != nil {
+			return nil, err
+		}
+		ctl = &storage.Control{Kind: r.Control.Kind, Image: ref, Pose: r.Control.Pose, Scale: r.Control.Scale,
+			Start: r.Control.Start, End: r.Control.End}
+	}
 	for k, img := range imgs {
 		params, err := r.a1111(seeds[k]).Format()
 		if err != nil {
@@ -201,6 +215,7 @@ func putGenerations(tx *storage.Tx, r Recipe, imgs []image.Image, seeds []int64)
 			return nil, err
 		}
 		g := &storage.Generation{Recipe: r.stored(seeds[k])}
+		g.Recipe.Control = ctl
 		if g.Image, err = tx.PutBlob(enc.png); err != nil {
 			return nil, err
 		}
@@ -226,7 +241,7 @@ func (st *Studio) SaveImages(r Recipe, imgs []image.Image) ([]Item, error) {
 	var items []Item
 	err := st.lib.Update(func(tx *storage.Tx) error {
 		var err error
-		items, err = putGenerations(tx, r, imgs, seeds)
+		items, err = putGenerations(tx, r, imgs, seeds, nil)
 		return err
 	})
 	if err != nil {

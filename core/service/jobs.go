@@ -246,7 +246,8 @@ func (q *queue) run(ctx context.Context, j *Job) {
 		fail(err)
 		return
 	}
-	if req.Control, err = controlInput(r.Control, req.Width, req.Height); err != nil {
+	var controlImage image.Image
+	if req.Control, controlImage, err = controlInput(r.Control, req.Width, req.Height); err != nil {
 		fail(err)
 		return
 	}
@@ -288,7 +289,7 @@ func (q *queue) run(ctx context.Context, j *Job) {
 	}
 	var items []Item
 	err = st.lib.FinishJob(rec.ID, storage.JobDone, "", func(tx *storage.Tx) error {
-		items, err = putGenerations(tx, r, imgs, seeds)
+		items, err = putGenerations(tx, r, imgs, seeds, controlImage)
 		return err
 	})
 	q.mu.Lock()

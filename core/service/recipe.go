@@ -35,12 +35,16 @@ type Recipe struct {
 
 // ControlSettings is the optional ControlNet conditioning of a job.
 type ControlSettings struct {
-	Kind  string // "pose" or "edges"
-	Image []byte // the control image, PNG at any size (fitted to the output)
-	Pose  []byte // OpenPose JSON of a pose control, kept with the recipe
-	Scale float64
-	Start float64
-	End   float64
+	Kind string // ControlPose or ControlEdges
+	// Pose is the OpenPose JSON of a pose conditioning.
+	Pose []byte
+	// Image is the picture (PNG, JPEG or WebP) whose edges condition an
+	// edges job; Low and High are the Canny thresholds (OpenCV scale).
+	Image     []byte
+	Low, High float64
+	// Scale is the ControlNet strength; Start and End the fraction of the
+	// steps it acts on (End 0 means 1).
+	Scale, Start, End float64
 }
 
 // DefaultRecipe is what a new panel starts with.
