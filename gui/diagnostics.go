@@ -73,7 +73,7 @@ func (v *DiagnosticsView) Refresh() {
 	v.status.SetText("Checking ONNX Runtime…")
 	go func() {
 		d := v.backend.Diagnostics()
-		fyne.Do(func() { v.show(d) })
+		onUI(func() { v.show(d) })
 	}()
 }
 

@@ -16,8 +16,8 @@ func (f fakeBackend) Diagnostics() service.Diagnostics { return f.d }
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
+	deadline := time.Now().Add(10 * time.Second)
+	for !locked(cond) {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out waiting for the view to update")
 		}
@@ -46,7 +46,7 @@ func TestDiagnosticsViewShowsFallbackReason(t *testing.T) {
 	if !strings.Contains(v.status.Text, "CPU") {
 		t.Errorf("status: %q", v.status.Text)
 	}
-	test.Tap(v.copyBtn)
+	ui(func() { test.Tap(v.copyBtn) })
 	if got := a.Clipboard().Content(); got != d.Text() {
 		t.Errorf("clipboard:\n%s\nwant:\n%s", got, d.Text())
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
 
 	"github.com/oneactor/oneactor-desktop/core/service"
@@ -23,9 +22,9 @@ func (v *MainView) HandleDrop(paths []string) {
 			switch d.Kind {
 			case service.DropImage, service.DropRecipeImage:
 				it, err := v.studio.ImportReference(p)
-				fyne.Do(func() { v.imported(d, it, err) })
+				onUI(func() { v.imported(d, it, err) })
 			default:
-				fyne.Do(func() { v.dropped(d) })
+				onUI(func() { v.dropped(d) })
 			}
 		}()
 	}
@@ -79,7 +78,7 @@ func (v *MainView) dropped(d service.Dropped) {
 func (v *MainView) addModelFolder(dir string, done func(error)) {
 	go func() {
 		info, err := v.studio.AddModelFolder(dir)
-		fyne.Do(func() {
+		onUI(func() {
 			if done != nil {
 				done(err)
 			}

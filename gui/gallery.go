@@ -74,7 +74,7 @@ func NewGalleryView(st *service.Studio, onOpen func(service.Item)) *GalleryView 
 			g.searchTimer.Stop()
 		}
 		g.searchTimer = time.AfterFunc(250*time.Millisecond, func() {
-			fyne.Do(func() { g.setText(s) })
+			onUI(func() { g.setText(s) })
 		})
 	}
 	g.search.OnSubmitted = g.setText
@@ -106,7 +106,7 @@ func (g *GalleryView) Reload() {
 	gen, f := g.generation, g.filter
 	go func() {
 		items, err := g.studio.Gallery(f)
-		fyne.Do(func() {
+		onUI(func() {
 			if gen != g.generation {
 				return // a newer filter was chosen meanwhile
 			}

@@ -79,9 +79,9 @@ func TestGallery10k(t *testing.T) {
 
 	g := NewGalleryView(st, func(service.Item) {})
 	w := test.NewTempWindow(t, g.Object())
-	w.Resize(fyne.NewSize(1000, 700))
+	ui(func() { w.Resize(fyne.NewSize(1000, 700)) })
 	start := time.Now()
-	g.Reload()
+	ui(func() { g.Reload() })
 	waitFor(t, func() bool { return len(g.Items()) == n })
 	listed := time.Since(start)
 	waitFor(t, func() bool { return allLoaded(visibleCells(g)) })
@@ -93,12 +93,12 @@ func TestGallery10k(t *testing.T) {
 	// Jump through the whole grid, as dragging the scroll bar does.
 	var jumps, fills []time.Duration
 	offsets := 60
-	g.grid.ScrollToBottom()
+	ui(func() { g.grid.ScrollToBottom() })
 	bottom := g.grid.GetScrollOffset()
 	for i := 0; i <= offsets; i++ {
 		off := bottom * float32(i) / float32(offsets)
 		t0 := time.Now()
-		g.grid.ScrollToOffset(off)
+		ui(func() { g.grid.ScrollToOffset(off) })
 		jumps = append(jumps, time.Since(t0))
 		waitFor(t, func() bool { return allLoaded(visibleCells(g)) })
 		fills = append(fills, time.Since(t0))
@@ -147,26 +147,26 @@ func TestGalleryFiltersAndFavouriteStar(t *testing.T) {
 	var opened service.Item
 	g := NewGalleryView(st, func(it service.Item) { opened = it })
 	test.NewTempWindow(t, g.Object()).Resize(fyne.NewSize(800, 600))
-	g.Reload()
+	ui(func() { g.Reload() })
 	waitFor(t, func() bool { return len(g.Items()) == 3 })
-	test.Type(g.search, "mug")
+	ui(func() { test.Type(g.search, "mug") })
 	waitFor(t, func() bool { return len(g.Items()) == 2 })
 	if g.count.Text != "2 pictures" {
 		t.Errorf("count %q", g.count.Text)
 	}
-	g.search.SetText("")
+	ui(func() { g.search.SetText("") })
 	waitFor(t, func() bool { return len(g.Items()) == 3 })
 	st.SetFavourite(g.Items()[2].ID, true)
-	g.show.SetSelected(showFavourites)
+	ui(func() { g.show.SetSelected(showFavourites) })
 	waitFor(t, func() bool { return len(g.Items()) == 1 && g.Items()[0].Recipe.Prompt == "a mug" })
 	waitFor(t, func() bool { return allLoaded(visibleCells(g)) })
 	if c := visibleCells(g); len(c) != 1 || c[0].star.Resource == nil {
 		t.Fatalf("favourite star not shown")
 	}
-	g.grid.Select(0)
+	ui(func() { g.grid.Select(0) })
 	if opened.Recipe.Prompt != "a mug" {
 		t.Errorf("tapping a cell opened %+v", opened)
 	}
-	g.show.SetSelected(showAll)
+	ui(func() { g.show.SetSelected(showAll) })
 	waitFor(t, func() bool { return len(g.Items()) == 3 })
 }

@@ -129,7 +129,7 @@ func NewGeneratePanel(st *service.Studio, m *MainView) *GeneratePanel {
 	title := widget.NewLabelWithStyle("Generate", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	p.root = container.NewVScroll(container.NewVBox(title, form, buttons, widget.NewSeparator(), status, layout.NewSpacer()))
 
-	p.unsub = st.Subscribe(func(ev service.JobEvent) { fyne.Do(func() { p.onEvent(ev) }) })
+	p.unsub = st.Subscribe(func(ev service.JobEvent) { onUI(func() { p.onEvent(ev) }) })
 	return p
 }
 
@@ -147,7 +147,7 @@ func (p *GeneratePanel) Object() fyne.CanvasObject { return p.root }
 func (p *GeneratePanel) LoadModels() {
 	go func() {
 		models, err := p.studio.AvailableModels()
-		fyne.Do(func() {
+		onUI(func() {
 			if err != nil {
 				p.main.ShowError("The model list could not be read", err)
 				return
@@ -212,7 +212,7 @@ func (p *GeneratePanel) modelChosen(label string) {
 	}
 	go func() {
 		info, err := p.studio.Model(ref)
-		fyne.Do(func() {
+		onUI(func() {
 			if p.refs[p.modelSel.Selected] != ref {
 				return
 			}
@@ -304,7 +304,7 @@ func (p *GeneratePanel) Generate() {
 	go func() {
 		_, err := p.studio.Submit(r)
 		if err != nil {
-			fyne.Do(func() { p.main.ShowError("The job could not be started", err) })
+			onUI(func() { p.main.ShowError("The job could not be started", err) })
 		}
 	}()
 }
@@ -440,7 +440,7 @@ func (p *GeneratePanel) Apply(r service.Recipe) {
 	}
 	go func() {
 		ref := p.studio.ModelRefFor(r)
-		fyne.Do(func() {
+		onUI(func() {
 			switch {
 			case ref != "" && ref != p.model.Ref:
 				p.wantRef = ref

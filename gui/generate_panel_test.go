@@ -15,13 +15,13 @@ import (
 func TestGenerateThroughPanelIntoGallery(t *testing.T) {
 	v, model := testMain(t)
 	p := v.panel
-	test.Type(p.prompt, "a red creature on the beach")
-	p.steps.SetText("3")
-	p.batch.SetText("2")
+	ui(func() { test.Type(p.prompt, "a red creature on the beach") })
+	ui(func() { p.steps.SetText("3") })
+	ui(func() { p.batch.SetText("2") })
 	if len(p.size.Options) < 5 || p.size.Selected == "" {
 		t.Fatalf("size presets %v", p.size.Options)
 	}
-	test.Tap(p.generate)
+	ui(func() { test.Tap(p.generate) })
 	waitLong(t, "2 gallery items", func() bool { return len(v.gallery.Items()) == 2 })
 	items := v.gallery.Items()
 	for _, it := range items {
@@ -42,9 +42,9 @@ func TestGenerateThroughPanelIntoGallery(t *testing.T) {
 	}
 
 	// Lock the seed shown and generate once more: the same picture again.
-	test.Tap(p.seedLock)
-	p.batch.SetText("1")
-	test.Tap(p.generate)
+	ui(func() { test.Tap(p.seedLock) })
+	ui(func() { p.batch.SetText("1") })
+	ui(func() { test.Tap(p.generate) })
 	waitLong(t, "the third item", func() bool { return len(v.gallery.Items()) == 3 })
 	again := v.gallery.Items()[0]
 	if again.Recipe.Seed != last {
@@ -75,14 +75,14 @@ func samePixels(a, b image.Image) bool {
 func TestCancelMidGeneration(t *testing.T) {
 	v, _ := testMain(t)
 	p := v.panel
-	test.Type(p.prompt, "a long one")
-	p.steps.SetText("400")
-	test.Tap(p.generate)
+	ui(func() { test.Type(p.prompt, "a long one") })
+	ui(func() { p.steps.SetText("400") })
+	ui(func() { test.Tap(p.generate) })
 	waitLong(t, "the job to run", func() bool { return !p.cancel.Disabled() && strings.Contains(p.stepText.Text, "Step") })
 	if len(p.jobs) != 1 {
 		t.Fatalf("queue %+v", p.jobs)
 	}
-	test.Tap(p.cancel)
+	ui(func() { test.Tap(p.cancel) })
 	waitLong(t, "the cancel", func() bool { return strings.Contains(p.stepText.Text, "Cancelled") })
 	if len(p.jobs) != 0 || !p.cancel.Disabled() {
 		t.Errorf("after cancel: queue %d, cancel enabled %v", len(p.jobs), !p.cancel.Disabled())
@@ -95,9 +95,9 @@ func TestCancelMidGeneration(t *testing.T) {
 func TestPanelRefusesBadNumbers(t *testing.T) {
 	v, _ := testMain(t)
 	p := v.panel
-	test.Type(p.prompt, "x")
-	p.steps.SetText("many")
-	test.Tap(p.generate)
+	ui(func() { test.Type(p.prompt, "x") })
+	ui(func() { p.steps.SetText("many") })
+	ui(func() { test.Tap(p.generate) })
 	if !strings.Contains(overlayText(v.win), "steps") {
 		t.Fatalf("dialog: %q", overlayText(v.win))
 	}
@@ -106,9 +106,9 @@ func TestPanelRefusesBadNumbers(t *testing.T) {
 func TestCtrlEnterInPromptGenerates(t *testing.T) {
 	v, _ := testMain(t)
 	p := v.panel
-	p.steps.SetText("2")
-	v.win.Canvas().Focus(p.prompt)
-	test.Type(p.prompt, "a blue cube")
-	p.prompt.TypedShortcut(generateShortcut)
+	ui(func() { p.steps.SetText("2") })
+	ui(func() { v.win.Canvas().Focus(p.prompt) })
+	ui(func() { test.Type(p.prompt, "a blue cube") })
+	ui(func() { p.prompt.TypedShortcut(generateShortcut) })
 	waitLong(t, "the picture", func() bool { return len(v.gallery.Items()) == 1 })
 }

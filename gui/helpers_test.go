@@ -36,7 +36,7 @@ func testMain(t *testing.T) (*MainView, string) {
 	}
 	v.panel.LoadModels()
 	waitFor(t, func() bool { return len(v.panel.modelSel.Options) == 2 })
-	v.panel.modelSel.SetSelected(v.panel.modelSel.Options[1])
+	ui(func() { v.panel.modelSel.SetSelected(v.panel.modelSel.Options[1]) })
 	waitFor(t, func() bool { return v.panel.model.Ref == model && !v.panel.generate.Disabled() })
 	return v, model
 }
@@ -45,7 +45,7 @@ func testMain(t *testing.T) (*MainView, string) {
 func waitLong(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
+	for !locked(cond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
@@ -85,4 +85,18 @@ func overlayText(w fyne.Window) string {
 		}
 	}
 	return b.String()
+}
+
+// locked evaluates cond while no worker update runs (see uiMu).
+func locked(cond func() bool) bool {
+	uiMu.Lock()
+	defer uiMu.Unlock()
+	return cond()
+}
+
+// ui runs a test's interaction while no worker update runs.
+func ui(f func()) {
+	uiMu.Lock()
+	defer uiMu.Unlock()
+	f()
 }

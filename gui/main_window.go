@@ -107,7 +107,7 @@ func (v *MainView) open(st *service.Studio) {
 func (v *MainView) refreshDevice() {
 	go func() {
 		d := v.backend.Diagnostics()
-		fyne.Do(func() { v.device = d.Provider; v.updateTitle() })
+		onUI(func() { v.device = d.Provider; v.updateTitle() })
 	}()
 }
 

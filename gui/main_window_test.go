@@ -28,8 +28,8 @@ func TestWindowRemembersSize(t *testing.T) {
 	a := test.NewTempApp(t)
 	dir := t.TempDir()
 	v := newMainView(a, service.New(service.Config{DataDir: dir}))
-	v.win.Resize(fyne.NewSize(1000, 700))
-	v.leftSplit.SetOffset(0.3)
+	ui(func() { v.win.Resize(fyne.NewSize(1000, 700)) })
+	ui(func() { v.leftSplit.SetOffset(0.3) })
 	v.win.Close()
 	w := newMainView(a, service.New(service.Config{DataDir: dir}))
 	defer w.win.Close()
@@ -71,7 +71,7 @@ func TestDamagedLibraryStartsNew(t *testing.T) {
 	if !strings.Contains(allText(v.win.Content()), "damaged") {
 		t.Fatalf("screen: %q", allText(v.win.Content()))
 	}
-	test.Tap(findButton(v.win.Content(), "start a new library"))
+	ui(func() { test.Tap(findButton(v.win.Content(), "start a new library")) })
 	if v.studio == nil || !strings.Contains(v.status.Text, "broken") {
 		t.Fatalf("after starting anew: studio %v, status %q", v.studio != nil, v.status.Text)
 	}

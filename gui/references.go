@@ -77,7 +77,7 @@ func (r *ReferencesView) Items() []service.Item { return r.items }
 func (r *ReferencesView) Reload() {
 	go func() {
 		items, err := r.studio.References()
-		fyne.Do(func() {
+		onUI(func() {
 			if err != nil {
 				r.main.Notify("The references could not be read: " + err.Error())
 				return

@@ -93,7 +93,7 @@ func (s *SettingsView) Reload() {
 	go func() {
 		dirs, err := st.ModelFolders()
 		prov := st.Provider()
-		fyne.Do(func() {
+		onUI(func() {
 			if err != nil {
 				s.showProblem(err)
 			}
@@ -128,7 +128,7 @@ func (s *SettingsView) addPath() {
 	st := s.main.studio
 	go func() {
 		info, err := st.AddModelFolder(dir)
-		fyne.Do(func() {
+		onUI(func() {
 			s.add.Enable()
 			if err != nil {
 				s.showProblem(fmt.Errorf("%s cannot be used: %w", dir, err))
@@ -146,7 +146,7 @@ func (s *SettingsView) remove(dir string) {
 	st := s.main.studio
 	go func() {
 		err := st.RemoveModelFolder(dir)
-		fyne.Do(func() {
+		onUI(func() {
 			if err != nil {
 				s.showProblem(err)
 				return
@@ -166,7 +166,7 @@ func (s *SettingsView) deviceChanged(choice string) {
 		st := s.main.studio
 		go func() {
 			err := st.SetProvider(p)
-			fyne.Do(func() {
+			onUI(func() {
 				if err != nil {
 					s.showProblem(err)
 					s.Reload()

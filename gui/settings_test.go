@@ -13,7 +13,7 @@ import (
 
 func TestSettingsModelFolders(t *testing.T) {
 	v, model := testMain(t)
-	v.ShowSettings()
+	ui(func() { v.ShowSettings() })
 	s := v.settings
 	waitFor(t, func() bool { return len(s.folders) == 1 && s.device.Selected != "" })
 	if s.folders[0] != model {
@@ -27,18 +27,18 @@ func TestSettingsModelFolders(t *testing.T) {
 	if loaderErr == nil {
 		t.Fatal("broken folder accepted")
 	}
-	test.Type(s.path, broken)
-	test.Tap(s.add)
+	ui(func() { test.Type(s.path, broken) })
+	ui(func() { test.Tap(s.add) })
 	waitFor(t, func() bool { return s.problem.Visible() })
 	if !strings.Contains(s.problem.Text, loaderErr.Error()) {
 		t.Errorf("problem %q lacks the loader's error %q", s.problem.Text, loaderErr)
 	}
 
-	test.Tap(findButton(s.Object(), "Remove"))
+	ui(func() { test.Tap(findButton(s.Object(), "Remove")) })
 	waitFor(t, func() bool { return len(s.folders) == 0 })
 	waitFor(t, func() bool { return len(v.panel.modelSel.Options) == 1 })
 
-	s.device.SetSelected("CPU")
+	ui(func() { s.device.SetSelected("CPU") })
 	waitFor(t, func() bool { return v.studio.Provider() == "cpu" })
 	// The choice is kept in the library for the next start.
 	v.win.Close()

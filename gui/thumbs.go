@@ -5,7 +5,6 @@ import (
 	"image"
 	"sync"
 
-	"fyne.io/fyne/v2"
 )
 
 // thumbCacheSize bounds the decoded thumbnails kept in memory: a screenful
@@ -118,7 +117,7 @@ func (t *thumbLoader) work() {
 			}
 			t.mu.Unlock()
 			if img != nil {
-				fyne.Do(func() { t.loaded(id) })
+				onUI(func() { t.loaded(id) })
 			}
 		}
 	}

@@ -81,7 +81,7 @@ func (v *Viewer) Show(it service.Item) {
 	st := v.main.studio
 	go func() {
 		img, err := st.Image(it.ID)
-		fyne.Do(func() {
+		onUI(func() {
 			if v.item.ID != it.ID {
 				return
 			}
@@ -154,7 +154,7 @@ func (v *Viewer) toggleFavourite() {
 	fav := !it.Favourite
 	go func() {
 		err := v.main.studio.SetFavourite(it.ID, fav)
-		fyne.Do(func() {
+		onUI(func() {
 			if err != nil {
 				v.main.ShowError("The favourite mark could not be saved", err)
 				return
@@ -200,7 +200,7 @@ func (v *Viewer) exportDialog() {
 func (v *Viewer) exportTo(it service.Item, path string, replace bool) {
 	go func() {
 		err := exportFile(v.main.studio, it.ID, path, replace)
-		fyne.Do(func() {
+		onUI(func() {
 			if err != nil {
 				v.main.ShowError("The picture could not be exported", err)
 				return
@@ -233,7 +233,7 @@ func (v *Viewer) ConfirmDelete() {
 func (v *Viewer) deleteItem(it service.Item) {
 	go func() {
 		err := v.main.studio.Delete(it.ID)
-		fyne.Do(func() {
+		onUI(func() {
 			if err != nil {
 				v.main.ShowError("The picture could not be deleted", err)
 				return

@@ -19,11 +19,11 @@ import (
 func generated(t *testing.T, v *MainView, prompt string, n int) []service.Item {
 	t.Helper()
 	p := v.panel
-	p.prompt.SetText(prompt)
-	p.steps.SetText("2")
-	p.batch.SetText(strconv.Itoa(n))
+	ui(func() { p.prompt.SetText(prompt) })
+	ui(func() { p.steps.SetText("2") })
+	ui(func() { p.batch.SetText(strconv.Itoa(n)) })
 	before := len(v.gallery.Items())
-	test.Tap(p.generate)
+	ui(func() { test.Tap(p.generate) })
 	waitLong(t, "the pictures", func() bool { return len(v.gallery.Items()) == before+n })
 	return v.gallery.Items()
 }
@@ -31,7 +31,7 @@ func generated(t *testing.T, v *MainView, prompt string, n int) []service.Item {
 func TestViewerActions(t *testing.T) {
 	v, model := testMain(t)
 	items := generated(t, v, "a yellow duck", 2)
-	v.gallery.grid.Select(0)
+	ui(func() { v.gallery.grid.Select(0) })
 	if !v.viewerOpen() || v.viewer.Item().ID != items[0].ID {
 		t.Fatal("the viewer did not open")
 	}
@@ -40,33 +40,33 @@ func TestViewerActions(t *testing.T) {
 		t.Errorf("recipe %q", v.viewer.recipe.Text)
 	}
 
-	v.viewer.zoom.SetSelected(zoomFull)
+	ui(func() { v.viewer.zoom.SetSelected(zoomFull) })
 	if v.viewer.img.FillMode != canvas.ImageFillOriginal {
 		t.Errorf("100%%: fill mode %v", v.viewer.img.FillMode)
 	}
-	v.viewer.zoom.SetSelected(zoomFit)
+	ui(func() { v.viewer.zoom.SetSelected(zoomFit) })
 
-	test.Tap(v.viewer.favBtn)
+	ui(func() { test.Tap(v.viewer.favBtn) })
 	waitFor(t, func() bool { return v.viewer.favBtn.Text == "Unfavourite" && v.gallery.Items()[0].Favourite })
 	if it, _ := v.studio.Item(items[0].ID); !it.Favourite {
 		t.Error("favourite not stored")
 	}
 
-	test.Tap(v.viewer.copyBtn)
+	ui(func() { test.Tap(v.viewer.copyBtn) })
 	if got := v.app.Clipboard().Content(); got != "a yellow duck" {
 		t.Errorf("clipboard %q", got)
 	}
 
-	v.panel.prompt.SetText("something else")
-	v.panel.seedLock.SetChecked(false)
-	test.Tap(v.viewer.reuseBtn)
+	ui(func() { v.panel.prompt.SetText("something else") })
+	ui(func() { v.panel.seedLock.SetChecked(false) })
+	ui(func() { test.Tap(v.viewer.reuseBtn) })
 	if v.panel.prompt.Text != "a yellow duck" || !v.panel.seedLock.Checked || v.panel.seed.Text != strconv.FormatInt(items[0].Recipe.Seed, 10) {
 		t.Errorf("reuse: prompt %q seed %q locked %v", v.panel.prompt.Text, v.panel.seed.Text, v.panel.seedLock.Checked)
 	}
 	waitFor(t, func() bool { return v.panel.model.Ref == model })
 
 	out := filepath.Join(t.TempDir(), "duck.png")
-	v.viewer.exportTo(v.viewer.Item(), out, false)
+	ui(func() { v.viewer.exportTo(v.viewer.Item(), out, false) })
 	waitFor(t, func() bool { _, err := os.Stat(out); return err == nil && strings.Contains(v.status.Text, "Exported") })
 	f, _ := os.Open(out)
 	text, ok, _ := imageio.ReadParameters(f)
@@ -75,24 +75,24 @@ func TestViewerActions(t *testing.T) {
 		t.Errorf("exported recipe %q", text)
 	}
 
-	test.Tap(v.viewer.delete)
+	ui(func() { test.Tap(v.viewer.delete) })
 	if !strings.Contains(overlayText(v.win), "Delete this picture") {
 		t.Fatalf("no confirmation: %q", overlayText(v.win))
 	}
-	test.Tap(findButton(topOverlay(v.win), "Yes"))
+	ui(func() { test.Tap(findButton(topOverlay(v.win), "Yes")) })
 	waitFor(t, func() bool { return !v.viewerOpen() && len(v.gallery.Items()) == 1 })
 	if _, err := v.studio.Item(items[0].ID); err == nil {
 		t.Error("the picture is still stored")
 	}
 
 	// Esc leaves the viewer; Delete asks before removing.
-	v.gallery.grid.Select(0)
-	v.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyDelete})
+	ui(func() { v.gallery.grid.Select(0) })
+	ui(func() { v.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyDelete}) })
 	if !strings.Contains(overlayText(v.win), "Delete this picture") {
 		t.Errorf("Delete key: no confirmation")
 	}
-	test.Tap(findButton(topOverlay(v.win), "No"))
-	v.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	ui(func() { test.Tap(findButton(topOverlay(v.win), "No")) })
+	ui(func() { v.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape}) })
 	if v.viewerOpen() {
 		t.Error("Esc did not close the viewer")
 	}
