@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"image"
 	"sync"
-
 )
 
 // thumbCacheSize bounds the decoded thumbnails kept in memory: a screenful
