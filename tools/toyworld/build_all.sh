@@ -18,9 +18,9 @@ $PY train.py encode
 # UNet + text encoder (2 threads) and judge (1 thread) in parallel
 $PY train.py judge --steps 1000 --minutes 22 --threads 1 > work/judge.log 2>&1 &
 JPID=$!
-$PY train.py unet --steps 3200 --minutes 45 --threads 2 --lr 5e-4 --bs 64
+$PY train.py unet --steps 3200 --minutes 55 --threads 2 --lr 5e-4 --bs 64
 wait $JPID
-$PY train.py controlnet --steps 1000 --minutes 14 --threads 2 --lr 5e-4 --bs 32
+$PY train.py controlnet --steps 1000 --minutes 11 --threads 2 --lr 5e-4 --bs 32
 $PY export.py "$ROOT"
 $PY goldens.py models "$ROOT"
 $PY benchmark.py measure
