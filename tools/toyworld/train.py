@@ -22,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
 TOKDIR = os.path.join(HERE, "..", "..", "models", "toyworld", "tokenizer")
 N_TRAIN = 40000
+N_RECON = 12000   # VAE round trips kept for the judge's augmentation
 
 
 def log(*a):
@@ -159,6 +160,8 @@ def encode(args=None):
         m, lv = vae.encode(x)
         means.append(m.numpy())
         logvars.append(lv.numpy())
+        if i >= N_RECON:
+            continue
         r = vae.decode(m)
         recs.append(((r.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy())
     mean = np.concatenate(means)
@@ -254,8 +257,9 @@ def train_judge(args):
         for g in opt.param_groups:
             g["lr"] = lr_at(L.step, L.total, 2e-3)
         idx = rng.integers(0, N_TRAIN, bs)
-        use_rec = rng.random(bs) < 0.5
-        imgs = np.where(use_rec[:, None, None, None], lat["recon"][idx], d["images"][idx])
+        use_rec = (rng.random(bs) < 0.5) & (idx < len(lat["recon"]))
+        rec = lat["recon"][np.minimum(idx, len(lat["recon"]) - 1)]
+        imgs = np.where(use_rec[:, None, None, None], rec, d["images"][idx])
         x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255.0
         x = augment(x, rng)
         out = judge(x)
