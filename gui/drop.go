@@ -16,11 +16,16 @@ import (
 // status bar (never a blocking dialog: a drop of many files must not pile
 // up dialogs).
 func (v *MainView) HandleDrop(paths []string) {
+	// A picture dropped while the conditioning tab is open is meant for
+	// its edges, not for the references.
+	forEdges := v.tabs.Selected() != nil && v.tabs.SelectedIndex() == 1
 	for _, p := range paths {
 		go func() {
 			d := service.InspectDrop(p)
-			switch d.Kind {
-			case service.DropImage, service.DropRecipeImage:
+			switch {
+			case forEdges && (d.Kind == service.DropImage || d.Kind == service.DropRecipeImage):
+				onUI(func() { v.cond.OpenEdgePicture(p) })
+			case d.Kind == service.DropImage || d.Kind == service.DropRecipeImage:
 				it, err := v.studio.ImportReference(p)
 				onUI(func() { v.imported(d, it, err) })
 			default:
@@ -67,7 +72,12 @@ func (v *MainView) dropped(d service.Dropped) {
 			}
 		}, v.win)
 	case service.DropPose:
-		v.Notify(fmt.Sprintf("%s looks like an OpenPose file; the pose editor is not in this version yet", name))
+		if err := v.cond.LoadPoseFile(d.Path); err != nil {
+			v.Notify(fmt.Sprintf("%s is not an OpenPose file the editor can read: %v", name, err))
+			return
+		}
+		v.tabs.SelectIndex(1)
+		v.Notify(fmt.Sprintf("Loaded the pose from %s", name))
 	default:
 		v.Notify(d.Problem)
 	}

@@ -49,6 +49,7 @@ type GeneratePanel struct {
 
 	jobs    []service.Job // queued and running, in order
 	running string        // id of the running job
+	opening string        // the model ref being opened
 	// wantRef is the model to select once the list is loaded ("" keeps the choice).
 	wantRef string
 	root    fyne.CanvasObject
@@ -91,7 +92,7 @@ func NewGeneratePanel(st *service.Studio, m *MainView) *GeneratePanel {
 	p.lastSeed.Importance = widget.LowImportance
 	p.lastSeed.Hide() // until the first picture is made
 	p.batch = numberEntry(strconv.Itoa(def.N))
-	p.size = widget.NewSelect(nil, nil)
+	p.size = widget.NewSelect(nil, func(s string) { p.sizeChosen(s) })
 
 	p.generate = widget.NewButtonWithIcon("Generate", theme.MediaPlayIcon(), p.Generate)
 	p.generate.Importance = widget.HighImportance
@@ -202,6 +203,7 @@ func (p *GeneratePanel) modelChosen(label string) {
 	for _, m := range p.models {
 		if m.Ref == ref && m.Problem != "" {
 			p.model = service.ModelInfo{}
+			p.main.cond.SetModel(p.model)
 			p.modelNote.SetText(m.Problem)
 			p.modelNote.Importance = widget.DangerImportance
 			p.modelNote.Show()
@@ -210,9 +212,18 @@ func (p *GeneratePanel) modelChosen(label string) {
 			return
 		}
 	}
+	// The list is read again after every change of the model folders; the
+	// model in use (or on its way) is not opened a second time.
+	if ref == p.model.Ref || ref == p.opening {
+		return
+	}
+	p.opening = ref
 	go func() {
 		info, err := p.studio.Model(ref)
 		onUI(func() {
+			if p.opening == ref {
+				p.opening = ""
+			}
 			if p.refs[p.modelSel.Selected] != ref {
 				return
 			}
@@ -247,6 +258,15 @@ func (p *GeneratePanel) useModel(m service.ModelInfo) {
 	p.size.SetSelected(old)
 	p.generate.Enable()
 	p.main.updateTitle()
+	p.main.cond.SetModel(m)
+	p.sizeChosen(p.size.Selected)
+}
+
+// sizeChosen lets the conditioning follow the output size.
+func (p *GeneratePanel) sizeChosen(s string) {
+	if z, ok := parseSize(s); ok {
+		p.main.cond.SetSize(z.Width, z.Height)
+	}
 }
 
 func containsString(list []string, s string) bool {
@@ -281,6 +301,9 @@ func (p *GeneratePanel) Recipe() (service.Recipe, error) {
 	}
 	if s, ok := parseSize(p.size.Selected); ok {
 		r.Width, r.Height = s.Width, s.Height
+	}
+	if r.Control, err = p.main.cond.Control(); err != nil {
+		return r, err
 	}
 	return r, nil
 }

@@ -35,7 +35,9 @@ type MainView struct {
 	gallery *GalleryView
 	viewer  *Viewer
 	panel   *GeneratePanel
+	cond    *ConditioningPanel
 	centre  *fyne.Container
+	tabs    *container.AppTabs
 	status  *widget.Label
 
 	settings *SettingsView // the last settings opened (for tests)
@@ -70,14 +72,18 @@ func (v *MainView) open(st *service.Studio) {
 	v.gallery = NewGalleryView(st, v.openItem)
 	v.viewer = NewViewer(v)
 	v.refs = NewReferencesView(st, v)
+	v.cond = NewConditioningPanel(v)
 	v.panel = NewGeneratePanel(st, v)
 	v.centre = container.NewStack(v.gallery.Object())
+	v.tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon("Gallery", theme.GridIcon(), v.centre),
+		container.NewTabItemWithIcon("Pose & edges", theme.AccountIcon(), v.cond.Object()))
 
 	settingsBtn := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), v.ShowSettings)
 	header := container.NewBorder(nil, nil, v.headerTitle(), settingsBtn)
 
 	p := v.app.Preferences()
-	v.rightSplit = container.NewHSplit(v.centre, v.panel.Object())
+	v.rightSplit = container.NewHSplit(v.tabs, v.panel.Object())
 	v.rightSplit.SetOffset(p.FloatWithFallback(prefRightSplit, 0.72))
 	v.leftSplit = container.NewHSplit(v.refs.Object(), v.rightSplit)
 	v.leftSplit.SetOffset(p.FloatWithFallback(prefLeftSplit, 0.16))
@@ -170,6 +176,7 @@ func showError(w fyne.Window, summary string, err error) {
 
 // openItem shows a gallery or reference item in the viewer.
 func (v *MainView) openItem(it service.Item) {
+	v.tabs.SelectIndex(0)
 	v.viewer.Show(it)
 	v.centre.Objects = []fyne.CanvasObject{v.viewer.Object()}
 	v.centre.Refresh()
