@@ -86,6 +86,10 @@ type Request struct {
 	Guidance func(Embeddings) (Guider, error)
 	// PreviewEvery emits a preview image every k steps (0: none).
 	PreviewEvery int
+	// Noise, when set, is the initial unit-variance noise x_T of all images
+	// (N×C×h×w), instead of drawing it from the seeds (tests against
+	// reference implementations); ancestral noise still comes from the seeds.
+	Noise []float32
 	// Capture keeps an extra UNet output (see Engine.SetUNetFile) from one
 	// row of each image at the last step.
 	Capture *Capture
@@ -179,6 +183,12 @@ func (e *Engine) Generate(ctx context.Context, r Request, onEvent func(Event)) (
 	per := int(C * h * w)
 	x := make([]float32, r.N*per)
 	noise.Normal(x)
+	if r.Noise != nil {
+		if len(r.Noise) != len(x) {
+			return nil, fmt.Errorf("initial noise has %d values, want %d", len(r.Noise), len(x))
+		}
+		copy(x, r.Noise)
+	}
 
 	timesteps := sampler.Timesteps()
 	first := 0
