@@ -1,7 +1,6 @@
 package gui
 
 import (
-	"fmt"
 	"image"
 	"time"
 
@@ -127,7 +126,7 @@ func (g *GalleryView) setItems(items []service.Item) {
 		g.count.SetText("")
 	default:
 		g.body.Objects = []fyne.CanvasObject{g.grid}
-		g.count.SetText(fmt.Sprintf("%d pictures", len(items)))
+		g.count.SetText(plural(len(items), "picture"))
 	}
 	g.body.Refresh()
 	g.grid.Refresh()

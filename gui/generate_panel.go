@@ -2,6 +2,7 @@ package gui
 
 import (
 	"fmt"
+	"image/color"
 	"strconv"
 	"strings"
 	"time"
@@ -124,7 +125,7 @@ func NewGeneratePanel(st *service.Studio, m *MainView) *GeneratePanel {
 		widget.NewFormItem("Size", p.size),
 	)
 	buttons := container.NewGridWithColumns(2, p.generate, p.cancel)
-	queueBox := container.NewGridWrap(fyne.NewSize(260, 96), p.queue)
+	queueBox := withMinHeight(96, p.queue)
 	status := container.NewVBox(p.progress, p.stepText, container.NewCenter(p.preview),
 		widget.NewLabelWithStyle("Queue", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), queueBox)
 	title := widget.NewLabelWithStyle("Generate", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -366,7 +367,7 @@ func (p *GeneratePanel) onEvent(ev service.JobEvent) {
 		if last != first {
 			seeds += "–" + strconv.FormatInt(last, 10)
 		}
-		p.stepText.SetText(fmt.Sprintf("Done in %s: %d pictures, seed %s", j.Elapsed.Round(100*time.Millisecond), len(j.Items), seeds))
+		p.stepText.SetText(fmt.Sprintf("Done in %s: %s, seed %s", j.Elapsed.Round(100*time.Millisecond), plural(len(j.Items), "picture"), seeds))
 		p.lastSeed.SetText("Last picture: seed " + strconv.FormatInt(last, 10))
 		p.lastSeed.Show()
 		if !p.seedLock.Checked {
@@ -485,4 +486,19 @@ func (p *GeneratePanel) setSize(s service.Size) {
 		p.size.SetOptions(append(p.size.Options, opt))
 	}
 	p.size.SetSelected(opt)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// withMinHeight gives a list a height to show itself in a VBox, where it
+// would otherwise shrink to one row.
+func withMinHeight(h float32, o fyne.CanvasObject) fyne.CanvasObject {
+	spacer := canvas.NewRectangle(color.Transparent)
+	spacer.SetMinSize(fyne.NewSize(0, h))
+	return container.NewStack(spacer, o)
 }

@@ -3,7 +3,6 @@ package gui
 import (
 	"image"
 	"image/color"
-	"math"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -96,7 +95,9 @@ func (e *PoseEditor) Image() image.Image { return e.img.Image }
 
 func (e *PoseEditor) render() {
 	w, h := e.pose.Width, e.pose.Height
-	scale := math.Min(1, float64(poseRenderSide)/float64(max(w, h)))
+	// Shown at a fixed size whatever the output size: a 32 px toy canvas
+	// would be unreadable, a 1024 px one slow to redraw while dragging.
+	scale := float64(poseRenderSide) / float64(max(w, h))
 	rw, rh := max(1, int(float64(w)*scale)), max(1, int(float64(h)*scale))
 	img, err := control.Render(e.pose, rw, rh)
 	if err != nil {

@@ -76,7 +76,7 @@ func NewSettingsView(m *MainView) *SettingsView {
 
 	s.diag = NewDiagnosticsView(m.backend, m.app.Clipboard())
 	models := widget.NewCard("Model folders", "", container.NewVBox(help,
-		container.NewGridWrap(fyne.NewSize(560, 120), s.list),
+		withMinHeight(120, s.list),
 		container.NewBorder(nil, nil, nil, container.NewHBox(browse, s.add), s.path), s.problem))
 	device := widget.NewCard("Device", "Where models run; a change applies to the next job", s.device)
 	data := widget.NewCard("Data folder", "Your library: pictures, references, settings", dataDir)

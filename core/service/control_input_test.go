@@ -9,6 +9,7 @@ import (
 
 	"github.com/oneactor/oneactor-desktop/core/control"
 	"github.com/oneactor/oneactor-desktop/core/imageio"
+	"github.com/oneactor/oneactor-desktop/storage"
 )
 
 func TestControlInputRendersPoseAtOutputSize(t *testing.T) {
@@ -81,5 +82,48 @@ func TestControlInputFindsEdges(t *testing.T) {
 	}
 	if _, _, err := controlInput(&ControlSettings{Kind: "depth"}, 40, 40); err == nil {
 		t.Error("an unknown kind was accepted")
+	}
+}
+
+func TestControlKeptWithThePictures(t *testing.T) {
+	st, _ := testStudio(t)
+	p, _ := control.NewPose(64, 64)
+	p.AddPerson(control.Walking)
+	js, _ := control.EncodeOpenPose(p, control.Pixels)
+	r := DefaultRecipe()
+	r.Prompt, r.Width, r.Height = "a walker", 64, 64
+	r.Control = &ControlSettings{Kind: ControlPose, Pose: js, Scale: 0.7, Start: 0.2, End: 0.9}
+	_, ctlImg, err := controlInput(r.Control, 64, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []Item
+	err = st.lib.Update(func(tx *storage.Tx) error {
+		var err error
+		items, err = putGenerations(tx, r, []image.Image{image.NewRGBA(image.Rect(0, 0, 64, 64))}, []int64{5}, ctlImg)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := st.lib.Generation(items[0].ID)
+	if err != nil || g.Recipe.Control == nil {
+		t.Fatalf("stored control: %+v %v", g, err)
+	}
+	c := g.Recipe.Control
+	if c.Kind != ControlPose || !bytes.Equal(c.Pose, js) || c.Scale != 0.7 || c.Start != 0.2 || c.End != 0.9 {
+		t.Fatalf("control %+v", c)
+	}
+	data, err := st.lib.Blob(c.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, _, _ := imageio.DecodeBytes(data)
+	if kept.Bounds() != ctlImg.Bounds() {
+		t.Errorf("kept control image %v", kept.Bounds())
+	}
+	it, _ := st.Item(items[0].ID)
+	if !strings.Contains(it.Recipe.Text(), "Conditioning: pose, strength 0.70, from 20% to 90%") {
+		t.Errorf("recipe text %q", it.Recipe.Text())
 	}
 }

@@ -137,11 +137,19 @@ func RecipeFromParameters(text string) Recipe {
 	return r
 }
 
-// Text is the recipe in the A1111 text form (for the viewer and copying).
+// Text is the recipe in the A1111 text form (for the viewer and copying),
+// with a line for its conditioning, if any.
 func (r Recipe) Text() string {
 	s, err := r.a1111(r.Seed).Format()
 	if err != nil {
-		return r.Prompt
+		s = r.Prompt
+	}
+	if c := r.Control; c != nil {
+		end := c.End
+		if end == 0 {
+			end = 1
+		}
+		s += fmt.Sprintf("\nConditioning: %s, strength %.2f, from %.0f%% to %.0f%% of the steps", c.Kind, c.Scale, c.Start*100, end*100)
 	}
 	return s
 }
