@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/oneactor/oneactor-desktop/core/imageio"
 	"github.com/oneactor/oneactor-desktop/core/service"
 )
 
@@ -50,7 +51,15 @@ const (
 // NewGalleryView builds the gallery; call Reload to fill it.
 func NewGalleryView(st *service.Studio, onOpen func(service.Item)) *GalleryView {
 	g := &GalleryView{studio: st, onOpen: onOpen}
-	g.thumbs = newThumbLoader(st.Thumbnail, g.thumbLoaded)
+	g.thumbs = newThumbLoader(func(id string) (image.Image, error) {
+		img, err := st.Thumbnail(id)
+		if err != nil {
+			return nil, err
+		}
+		// Scaled to the cell: every thumbnail shown becomes a texture, and
+		// the stored 256 px ones would cost 2.5× the memory.
+		return imageio.Thumbnail(img, int(GalleryCell.Width))
+	}, g.thumbLoaded)
 	g.grid = widget.NewGridWrap(func() int { return len(g.items) }, newGalleryCell, g.updateCell)
 	g.grid.OnSelected = func(id widget.GridWrapItemID) {
 		g.grid.UnselectAll()
