@@ -3,6 +3,7 @@ package gui
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -107,6 +108,14 @@ func (v *MainView) open(st *service.Studio) {
 	v.refs.Reload()
 	v.panel.LoadModels()
 	v.refreshDevice()
+	go func() {
+		titles, err := st.TakeInterruptedJobs()
+		if err == nil && len(titles) > 0 {
+			onUI(func() {
+				v.Notify(fmt.Sprintf("The app stopped last time while it ran “%s”; nothing of that job was saved", strings.Join(titles, "”, “")))
+			})
+		}
+	}()
 }
 
 // refreshDevice learns which device runs models, for the title.

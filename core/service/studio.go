@@ -177,3 +177,22 @@ func SizePresets(m ModelInfo) []Size {
 	}
 	return out
 }
+
+// TakeInterruptedJobs returns the titles of the jobs the app was running
+// when it last stopped (a crash, a kill, a power cut), once: their records
+// are dismissed so the next start does not report them again. Nothing of
+// such a job was saved.
+func (st *Studio) TakeInterruptedJobs() ([]string, error) {
+	jobs, err := st.lib.InterruptedJobs()
+	if err != nil {
+		return nil, fmt.Errorf("read interrupted jobs: %w", err)
+	}
+	var titles []string
+	for _, j := range jobs {
+		titles = append(titles, j.Title)
+		if err := st.lib.DismissJob(j.ID); err != nil {
+			return titles, fmt.Errorf("dismiss job %s: %w", j.ID, err)
+		}
+	}
+	return titles, nil
+}

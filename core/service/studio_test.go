@@ -367,3 +367,28 @@ func TestDamagedLibraryCanBeSetAside(t *testing.T) {
 		t.Fatalf("kept %q: %v", kept, err)
 	}
 }
+
+func TestInterruptedJobsReportedOnce(t *testing.T) {
+	dir := t.TempDir()
+	st, err := New(Config{DataDir: dir}).OpenStudio()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A job left running, as a killed app leaves it.
+	if _, err := st.lib.BeginJob("generate", "a cat ×2", ""); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = New(Config{DataDir: dir}).OpenStudio()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	titles, err := st.TakeInterruptedJobs()
+	if err != nil || len(titles) != 1 || titles[0] != "a cat ×2" {
+		t.Fatalf("interrupted %v %v", titles, err)
+	}
+	if again, _ := st.TakeInterruptedJobs(); len(again) != 0 {
+		t.Fatalf("reported twice: %v", again)
+	}
+}
