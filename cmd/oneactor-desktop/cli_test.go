@@ -120,3 +120,23 @@ func TestModelsCommand(t *testing.T) {
 	}
 	t.Logf("\n%s", text)
 }
+
+func TestBenchCommands(t *testing.T) {
+	model := t.TempDir()
+	difftest.WriteFolder(t, model, filepath.Join("..", ".."), difftest.Script)
+	data := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--data-dir", data, "bench", "generate", "--model", model, "--steps", "3", "--batch", "1,2", "--repeat", "1"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("bench generate: exit %d: %s", code, stderr.String())
+	}
+	if code := run([]string{"--data-dir", data, "bench", "grad", "--model", model, "--rows", "5", "--repeat", "1"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("bench grad: exit %d: %s", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"ORT share", "forward+backward median", "backward nodes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench output lacks %q:\n%s", want, out)
+		}
+	}
+	t.Logf("\n%s", out)
+}

@@ -54,6 +54,9 @@ func (s *Service) Runtime() (*ort.Runtime, error) {
 	return rt, nil
 }
 
+// Provider is the execution provider chosen at start-up.
+func (s *Service) Provider() ort.Provider { return s.cfg.Provider }
+
 // DataDir is the library folder.
 func (s *Service) DataDir() string { return s.cfg.DataDir }
 
