@@ -510,3 +510,6 @@ func (t *Tuner) Close() {
 		x.Destroy()
 	}
 }
+
+// Projector is the trained network's description (its weights: Params).
+func (t *Tuner) Projector() *Projector { return t.proj }
