@@ -21,6 +21,7 @@ Commands:
   library   backup FILE | check: copy or check the library database
   generate  make pictures from the command line (generate -h for flags)
   models [DIR…]          list the bundled model and model folders, and why any is unusable
+  subject cast|create|list|show|export|import   OneActor subjects (subject -h)
   gradcheck MODEL.onnx   check compiled gradients against finite differences
   bench generate         time the pipeline: wall time, share inside ONNX Runtime, peak memory
   version   print the version
@@ -75,6 +76,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "generate":
 		return runGenerate(fs.Args()[1:], svc, stdout, stderr)
+	case "subject":
+		return runSubject(fs.Args()[1:], svc, stdout, stderr)
 	case "models":
 		return runModels(fs.Args()[1:], svc, stdout)
 	case "bench":

@@ -140,3 +140,56 @@ func TestBenchCommands(t *testing.T) {
 	}
 	t.Logf("\n%s", out)
 }
+
+func TestSubjectCommands(t *testing.T) {
+	model := t.TempDir()
+	difftest.WriteFolder(t, model, filepath.Join("..", ".."), difftest.Optimum)
+	data := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	must := func(args ...string) string {
+		t.Helper()
+		stdout.Reset()
+		stderr.Reset()
+		if code := run(append([]string{"--data-dir", data}, args...), &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
+		}
+		return stdout.String()
+	}
+	out := must("subject", "cast", "--model", model, "--prompt", "a creature on the beach", "--word", "creature", "--n", "3", "--seed", "4", "--out", t.TempDir())
+	if strings.Count(out, ".png") != 3 {
+		t.Fatalf("cast output:\n%s", out)
+	}
+	must("subject", "create", "--model", model, "--name", "Blobby", "--prompt", "a creature on the beach", "--word", "creature",
+		"--seed", "4", "--aux", "2", "--target", "1", "--steps", "2")
+	if out := must("subject", "list"); !strings.Contains(out, "Blobby") {
+		t.Fatalf("list:\n%s", out)
+	}
+	if out := must("subject", "show", "blobby"); !strings.Contains(out, "2 auxiliaries") {
+		t.Fatalf("show:\n%s", out)
+	}
+	bundle := filepath.Join(t.TempDir(), "blobby.oneactor")
+	must("subject", "export", "Blobby", bundle)
+	imgs := t.TempDir()
+	out = must("generate", "--model", model, "--prompt", "a creature in the snow", "--subject", "Blobby", "--steps", "3",
+		"--width", "32", "--height", "32", "--seed", "1", "--out", imgs)
+	f, err := os.Open(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _, _ := imageio.ReadParameters(f)
+	f.Close()
+	if !strings.Contains(text, "OneActor subjects: Blobby") {
+		t.Fatalf("recipe lacks the subject: %q", text)
+	}
+	// Another library imports the bundle for the same model.
+	data2 := t.TempDir()
+	stdout.Reset()
+	if code := run([]string{"--data-dir", data2, "subject", "import", "--model", model, bundle}, &stdout, &stderr); code != 0 {
+		t.Fatalf("import: %s", stderr.String())
+	}
+	stderr.Reset()
+	if code := run([]string{"--data-dir", data, "generate", "--model", model, "--prompt", "a red hat", "--subject", "Blobby", "--steps", "2",
+		"--width", "32", "--height", "32", "--out", imgs}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "creature") {
+		t.Fatalf("prompt without the base word: exit %d %q", code, stderr.String())
+	}
+}

@@ -16,8 +16,10 @@ import (
 
 	"github.com/oneactor/oneactor-desktop/core/diffusion"
 	"github.com/oneactor/oneactor-desktop/core/imageio"
+	"github.com/oneactor/oneactor-desktop/core/oneactor"
 	"github.com/oneactor/oneactor-desktop/core/schedule"
 	"github.com/oneactor/oneactor-desktop/core/service"
+	"github.com/oneactor/oneactor-desktop/storage"
 )
 
 const generateUsage = `Usage: oneactor-desktop generate [flags]
@@ -47,6 +49,10 @@ func runGenerate(args []string, svc *service.Service, stdout, stderr io.Writer) 
 	controlImage := fs.String("control-image", "", "ControlNet conditioning image (e.g. an OpenPose skeleton)")
 	controlScale := fs.Float64("control-scale", 1, "ControlNet strength")
 	out := fs.String("out", ".", "folder for the PNG files")
+	subjects := fs.String("subject", "", "draw these stored subjects (NAME[,NAME2]); their base words must be in the prompt")
+	v := fs.Float64("v", 0.8, "subject semantic scale v")
+	eta1 := fs.Float64("eta1", 8.5, "subject guidance η1")
+	eta2 := fs.Float64("eta2", 1.0, "subject guidance η2 (0: plain-sampling cost)")
 	fs.Usage = func() { fmt.Fprint(stderr, generateUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -96,6 +102,40 @@ func runGenerate(args []string, svc *service.Service, stdout, stderr io.Writer) 
 		}
 		req.Control = &diffusion.Control{Image: px, Scale: *controlScale, Start: 0, End: 1}
 	}
+	var extra []imageio.Field
+	if *subjects != "" {
+		lib, err := storage.Open(svc.DataDir(), nil)
+		if err != nil {
+			return fail(err)
+		}
+		var subs []*storage.Subject
+		for _, name := range strings.Split(*subjects, ",") {
+			s, err := findSubject(lib, strings.TrimSpace(name))
+			if err != nil {
+				lib.Close()
+				return fail(err)
+			}
+			subs = append(subs, s)
+		}
+		lib.Close()
+		fp, err := m.Fingerprint()
+		if err != nil {
+			return fail(err)
+		}
+		offs, err := service.SubjectOffsets(subs, fp)
+		if err != nil {
+			return fail(err)
+		}
+		g := oneactor.DefaultGuidance()
+		g.V, g.Eta1, g.Eta2 = *v, *eta1, *eta2
+		req.Guidance = oneactor.NewGuidance(m.Tokenizer, req.Prompt, offs, g)
+		names := make([]string, len(subs))
+		for i, s := range subs {
+			names[i] = s.Name
+		}
+		extra = append(extra, imageio.Field{Key: "OneActor subjects", Value: strings.Join(names, ", ")},
+			imageio.Field{Key: "OneActor v/eta1/eta2", Value: fmt.Sprintf("%g/%g/%g", g.V, g.Eta1, g.Eta2)})
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return fail(err)
 	}
@@ -115,7 +155,7 @@ func runGenerate(args []string, svc *service.Service, stdout, stderr io.Writer) 
 	for k, img := range res.Images {
 		rec := imageio.Recipe{Prompt: req.Prompt, NegativePrompt: req.Negative, Steps: req.Steps,
 			Sampler: schedule.DisplayName(kind, karras), CFGScale: req.CFG, Seed: int64(res.Seeds[k]),
-			Width: req.Width, Height: req.Height, ModelHash: fp, Model: m.Name}
+			Width: req.Width, Height: req.Height, ModelHash: fp, Model: m.Name, Extra: extra}
 		if req.Init != nil {
 			rec.DenoisingStrength = req.Init.Strength
 		}
@@ -175,6 +215,18 @@ func (p *progressBar) update(ev diffusion.Event) {
 	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %.1fs elapsed, ETA %.1fs ",
 		strings.Repeat("#", filled), strings.Repeat("-", width-filled), ev.Step, ev.Total,
 		ev.Elapsed.Seconds(), ev.ETA.Seconds())
+	p.drawn = true
+}
+
+// updateText draws a bar with a label and an optional loss.
+func (p *progressBar) updateText(label string, step, total int, loss float64) {
+	const width = 30
+	filled := width * step / max(total, 1)
+	extra := ""
+	if loss != 0 {
+		extra = fmt.Sprintf(" loss %.4f", loss)
+	}
+	fmt.Fprintf(p.w, "\r[%s%s] %s%s   ", strings.Repeat("#", filled), strings.Repeat("-", width-filled), label, extra)
 	p.drawn = true
 }
 
