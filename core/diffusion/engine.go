@@ -20,10 +20,43 @@ type Engine struct {
 	rt    *ort.Runtime
 	opts  ort.SessionOptions
 
-	mu       sync.Mutex
-	sessions map[string]*ort.Session
-	tensors  map[string]*ort.Tensor
-	unetFile string // a variant of unet/model.onnx in the same folder, "" for the original
+	mu        sync.Mutex
+	sessions  map[string]*ort.Session
+	tensors   map[string]*ort.Tensor
+	unetFile  string // a variant of unet/model.onnx in the same folder, "" for the original
+	scratches map[string][]float32
+}
+
+// scratchFor returns a reused float32 buffer of length n for key.
+func (e *Engine) scratchFor(key string, n int) []float32 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.scratches == nil {
+		e.scratches = map[string][]float32{}
+	}
+	b := e.scratches[key]
+	if cap(b) < n {
+		b = make([]float32, n)
+		e.scratches[key] = b
+	}
+	return b[:n]
+}
+
+// scratch is where to write a tensor's float values: the tensor's own
+// memory when it is float32, else a reused buffer converted by commit.
+func (e *Engine) scratch(t *ort.Tensor, key string) []float32 {
+	if v := t.Float32s(); v != nil {
+		return v
+	}
+	return e.scratchFor(key, t.Len())
+}
+
+// commit stores values written into scratch(t) in t.
+func (e *Engine) commit(t *ort.Tensor, v []float32) error {
+	if t.Float32s() != nil {
+		return nil
+	}
+	return t.SetFloat32(v)
 }
 
 // SetUNetFile makes the engine run another file of the UNet's folder (an

@@ -308,13 +308,15 @@ func (e *Engine) unet(ctx context.Context, scaled []float32, t float64, rows [][
 	if err != nil {
 		return nil, err
 	}
-	batch := make([]float32, int(B)*per)
+	// Write straight into the tensor (float32) or a reused scratch buffer
+	// (float16 models): no per-step allocation of latent-sized slices.
+	dst := e.scratch(sample, "sample")
 	for k := 0; k < n; k++ {
 		for j := 0; j < R; j++ {
-			copy(batch[(k*R+j)*per:], scaled[k*per:(k+1)*per])
+			copy(dst[(k*R+j)*per:], scaled[k*per:(k+1)*per])
 		}
 	}
-	if err := setFloats(sample, batch); err != nil {
+	if err := e.commit(sample, dst); err != nil {
 		return nil, err
 	}
 	var tshape []int64
@@ -333,13 +335,13 @@ func (e *Engine) unet(ctx context.Context, scaled []float32, t float64, rows [][
 	if err != nil {
 		return nil, err
 	}
-	cat := make([]float32, 0, int(B*L*m.Text.Width))
+	cat := e.scratch(ctxT, "context")[:0]
 	for k := 0; k < n; k++ {
 		for _, row := range rows {
 			cat = append(cat, row...)
 		}
 	}
-	if err := setFloats(ctxT, cat); err != nil {
+	if err := e.commit(ctxT, cat); err != nil {
 		return nil, err
 	}
 	in := ort.Feeds{io.Sample: sample, io.Timestep: ts, io.Context: ctxT}
@@ -377,7 +379,10 @@ func (e *Engine) unet(ctx context.Context, scaled []float32, t float64, rows [][
 		}
 		t.Destroy()
 	}
-	return out.ReadFloat32(nil)
+	if v := out.Float32s(); v != nil {
+		return v, nil // valid until the next Run: the caller combines first
+	}
+	return out.ReadFloat32(e.scratchFor("unet.out", out.Len()))
 }
 
 // Decode turns latents (n images) into pictures, refusing NaN or black
