@@ -36,6 +36,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", "", "library folder (default $"+storage.DataDirEnv+", else ~/.local/share/oneactor)")
 	provider := fs.String("provider", "auto", "execution provider: auto (CUDA, else CPU), cuda or cpu")
+	threads := fs.Int("threads", 0, "CPU threads for ONNX Runtime (0: one per core)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -56,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "oneactor-desktop:", err)
 		return 1
 	}
-	svc := service.New(service.Config{DataDir: dir, Provider: prov})
+	svc := service.New(service.Config{DataDir: dir, Provider: prov, Threads: *threads})
 
 	cmd := fs.Arg(0)
 	switch cmd {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/oneactor/oneactor-desktop/core/diffusion"
-	"github.com/oneactor/oneactor-desktop/core/ort"
 	"github.com/oneactor/oneactor-desktop/models/toyworld"
 )
 
@@ -85,7 +84,7 @@ func (s *Service) Engine(ref string) (*diffusion.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := diffusion.NewEngine(rt, m, ort.SessionOptions{Provider: s.cfg.Provider})
+	e := diffusion.NewEngine(rt, m, s.sessionOptions())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.engine != nil {

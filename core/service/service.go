@@ -18,6 +18,8 @@ import (
 type Config struct {
 	DataDir  string
 	Provider ort.Provider
+	// Threads caps ONNX Runtime's intra-op threads (0: one per core).
+	Threads int
 }
 
 // Service owns the app's long-lived state.
@@ -55,7 +57,18 @@ func (s *Service) Runtime() (*ort.Runtime, error) {
 }
 
 // Provider is the execution provider chosen at start-up.
-func (s *Service) Provider() ort.Provider { return s.cfg.Provider }
+func (s *Service) Provider() ort.Provider {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.Provider
+}
+
+// sessionOptions are the settings new engines use.
+func (s *Service) sessionOptions() ort.SessionOptions {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return ort.SessionOptions{Provider: s.cfg.Provider, IntraOpThreads: s.cfg.Threads}
+}
 
 // DataDir is the library folder.
 func (s *Service) DataDir() string { return s.cfg.DataDir }
@@ -88,7 +101,7 @@ func (s *Service) Diagnostics() Diagnostics {
 	d := Diagnostics{
 		App:       fmt.Sprintf("%s %s (build %d)", info.Name, info.Version, info.Build),
 		Platform:  fmt.Sprintf("%s/%s, %s", runtime.GOOS, runtime.GOARCH, strings.Replace(runtime.Version(), "go", "Go ", 1)),
-		Requested: s.cfg.Provider,
+		Requested: s.Provider(),
 		DataDir:   s.cfg.DataDir,
 	}
 	rt, err := s.Runtime()
@@ -100,12 +113,12 @@ func (s *Service) Diagnostics() Diagnostics {
 	d.ORTVersion, d.ORTLibrary, d.ORTSource = rt.Version, rt.LibraryPath, rt.Source
 	cudaOK, reason := rt.CUDAStatus()
 	switch {
-	case s.cfg.Provider == ort.ProviderCPU:
+	case d.Requested == ort.ProviderCPU:
 		d.Provider = "CPU"
 		d.ProviderReason = "CPU was requested (--provider cpu)"
 	case cudaOK:
 		d.Provider = "CUDA (device 0)"
-	case s.cfg.Provider == ort.ProviderCUDA:
+	case d.Requested == ort.ProviderCUDA:
 		d.Provider = "none"
 		d.ProviderError = "CUDA was requested but cannot be used: " + reason
 		d.ProviderHint = cudaHint
