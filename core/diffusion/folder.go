@@ -180,6 +180,22 @@ func Open(dir string) (*Model, error) {
 		return nil, err
 	}
 
+	// Exports with symbolic sizes leave the text width open: take it from
+	// the UNet's text input, else from the text encoder's config.
+	if m.Text.Width == 0 {
+		m.Text.Width = m.UNet.ContextWidth
+	}
+	if m.Text.Width == 0 {
+		var cfg struct {
+			HiddenSize int64 `json:"hidden_size"`
+		}
+		if data, err := os.ReadFile(filepath.Join(dir, "text_encoder", "config.json")); err == nil && json.Unmarshal(data, &cfg) == nil {
+			m.Text.Width = cfg.HiddenSize
+		}
+	}
+	if m.UNet.ContextWidth == 0 {
+		m.UNet.ContextWidth = m.Text.Width
+	}
 	// Cross-checks between components.
 	if m.Text.Width > 0 && m.UNet.ContextWidth > 0 && m.Text.Width != m.UNet.ContextWidth {
 		return nil, fail(filepath.Join("unet", "model.onnx"), m.UNet.Context,
