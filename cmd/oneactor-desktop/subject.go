@@ -94,6 +94,7 @@ func runSubject(args []string, svc *service.Service, stdout, stderr io.Writer) i
 		}
 		cfg := oneactor.DefaultTune()
 		cfg.Steps = *steps
+		cfg.Templates = nil // the model's own caption templates when it has them
 		s, err := svc.MakeSubject(ctx, lib, service.SubjectRequest{Model: *model, Name: *name, BasePrompt: *prompt,
 			BaseWord: *word, Seed: *seed, Aux: *aux, Target: *target, Tune: cfg}, progress)
 		bar.done()

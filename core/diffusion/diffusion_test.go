@@ -45,6 +45,9 @@ func TestOpenReadsRolesFromSignatures(t *testing.T) {
 		m.UNet.TimestepType != onnx.Int64 || !m.Encoder.Parameters || m.Factor != 4 || m.ScalingFactor != 0.5 {
 		t.Fatalf("model: %+v", m)
 	}
+	if len(m.CaptionTemplates) != 3 || m.CaptionTemplates[0] != "a {} on the beach" {
+		t.Fatalf("caption templates from oneactor.json: %v", m.CaptionTemplates)
+	}
 	d2 := t.TempDir()
 	writeFixture(t, d2, fp16Like)
 	m2, err := Open(d2)

@@ -74,6 +74,10 @@ type Model struct {
 	ScalingFactor  float64
 	// SampleSize is the UNet's native latent size (config sample_size), 0 if unknown.
 	SampleSize int64
+	// CaptionTemplates are the model's own caption templates for subject
+	// tuning ("{}" = the base word), from an optional oneactor.json in the
+	// folder; nil means the generic photo templates.
+	CaptionTemplates []string
 	// LatentRGB maps latents to preview RGB in [-1,1]: rgb = Σ_c z_c·F[c] + bias.
 	LatentRGB     [][3]float32
 	LatentRGBBias [3]float32
@@ -223,6 +227,15 @@ func Open(dir string) (*Model, error) {
 	}
 	if err := m.readVAEConfig(); err != nil {
 		return nil, err
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, "oneactor.json")); err == nil {
+		var oa struct {
+			Templates []string `json:"templates"`
+		}
+		if err := json.Unmarshal(data, &oa); err != nil {
+			return nil, fail("oneactor.json", "", "not valid JSON: %v", err)
+		}
+		m.CaptionTemplates = oa.Templates
 	}
 	return m, nil
 }

@@ -42,7 +42,9 @@ type TuneConfig struct {
 	Lambda2     float64 // average row
 	Flip        bool    // horizontal flips with p = 0.5
 	Seed        uint64
-	Templates   []string
+	// Templates are the caption templates ({} = base word); nil means
+	// DefaultTemplates.
+	Templates []string
 }
 
 // DefaultTune returns the method doc's settings.

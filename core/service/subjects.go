@@ -73,6 +73,7 @@ func (s *Service) MakeSubject(ctx context.Context, lib *storage.Library, req Sub
 	}
 	if req.Tune.Steps == 0 {
 		req.Tune = oneactor.DefaultTune()
+		req.Tune.Templates = nil // the model's own templates when it has them
 	}
 	job, err := lib.BeginJob("tune", req.Name, "")
 	if err != nil {
@@ -101,6 +102,9 @@ func (s *Service) MakeSubject(ctx context.Context, lib *storage.Library, req Sub
 	e, err := s.Engine(req.Model)
 	if err != nil {
 		return nil, finish(err)
+	}
+	if req.Tune.Templates == nil && e.Model.CaptionTemplates != nil {
+		req.Tune.Templates = e.Model.CaptionTemplates
 	}
 	rt, _ := s.Runtime()
 	tuner, err := oneactor.NewTuner(ctx, rt, e, caster.LatentH, caster.LatentW, caster.HShape(), req.Tune, filepath.Join(s.cfg.DataDir, "cache", "grad"))

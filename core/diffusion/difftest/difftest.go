@@ -169,6 +169,7 @@ func WriteFolder(t testing.TB, dir, repoRoot string, l Layout) {
 	WriteJSON(t, filepath.Join(dir, "scheduler", "scheduler_config.json"), map[string]any{
 		"_class_name": "EulerDiscreteScheduler", "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
 		"num_train_timesteps": 1000, "prediction_type": "epsilon", "steps_offset": 1, "timestep_spacing": "leading"})
+	WriteJSON(t, filepath.Join(dir, "oneactor.json"), map[string]any{"templates": []string{"a {} on the beach", "a {}", "a red {}"}})
 	WriteJSON(t, filepath.Join(dir, "unet", "config.json"), map[string]any{"sample_size": 8, "cross_attention_dim": Width})
 	WriteJSON(t, filepath.Join(dir, "vae_decoder", "config.json"), map[string]any{
 		"scaling_factor": 0.5, "latent_channels": 4, "block_out_channels": []int{8, 8, 8}})
