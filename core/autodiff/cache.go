@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
@@ -206,29 +205,11 @@ func writeCachedWithData(path string, m *onnx.Model, meta cachedMeta) error {
 }
 
 // linkExternal makes each external weight file of m visible in dir under
-// its relative location by a hard link: the same bytes on disk, no copy.
-// (A symbolic link does not do: ONNX Runtime resolves it and then refuses
-// weights outside the model folder.)
+// its relative location (hard links, see onnx.LinkWeights).
 func linkExternal(m *onnx.Model, srcDir, dir string) error {
+	files := map[string]string{}
 	for _, loc := range m.ExternalFiles() {
-		if strings.Contains(filepath.Clean(loc), "..") {
-			return fmt.Errorf("external data location %q leaves the model folder", loc)
-		}
-		src := filepath.Join(srcDir, loc)
-		dst := filepath.Join(dir, loc)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		if a, err := os.Stat(src); err == nil {
-			if b, err := os.Stat(dst); err == nil && os.SameFile(a, b) {
-				continue
-			}
-		}
-		os.Remove(dst)
-		if err := os.Link(src, dst); err != nil {
-			return fmt.Errorf("link weights %s into %s (the cache must be on the same disk as the model, "+
-				"or the model folder writable): %w", src, dir, err)
-		}
+		files[loc] = filepath.Join(srcDir, loc)
 	}
-	return nil
+	return onnx.LinkWeights(dir, files)
 }

@@ -114,6 +114,18 @@ func Compose(a, b *Model, links map[string]string, prefix string) (*Model, map[s
 // and ONNX Runtime finds them inside the model's folder.
 func (m *Model) SaveLinked(path string, files map[string]string) error {
 	dir := filepath.Dir(path)
+	if err := LinkWeights(dir, files); err != nil {
+		return err
+	}
+	m.Dir = dir
+	return m.Save(path)
+}
+
+// LinkWeights hard-links each weight file (files: location → current path)
+// into dir under its location: the same bytes on disk, no copy. A symbolic
+// link does not do: ONNX Runtime resolves it and then refuses weights
+// outside the model folder.
+func LinkWeights(dir string, files map[string]string) error {
 	for loc, src := range files {
 		clean, err := cleanLocation(loc)
 		if err != nil {
@@ -130,9 +142,8 @@ func (m *Model) SaveLinked(path string, files map[string]string) error {
 		}
 		os.Remove(dst)
 		if err := os.Link(src, dst); err != nil {
-			return fmt.Errorf("link weights %s beside %s: %w", src, path, err)
+			return fmt.Errorf("link weights %s into %s (it must be on the same disk as the model): %w", src, dir, err)
 		}
 	}
-	m.Dir = dir
-	return m.Save(path)
+	return nil
 }
