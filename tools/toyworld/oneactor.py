@@ -156,6 +156,8 @@ def main():
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--scenes", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--out", default="oneactor_figures.json")
     args = ap.parse_args()
     torch.set_num_threads(2)
     import benchmark
@@ -175,7 +177,7 @@ def main():
         img, _ = world.render(ident, 0, world.sample_pose(np.random.default_rng(ti)), np.random.default_rng(ti))
         z_t, h_t = oa.h_of_image(img)
         t0 = time.time()
-        d_tar, d_aver, curve, _ = oa.tune(z_t, h_t, aux_lat, aux_h, steps=args.steps, seed=ti)
+        d_tar, d_aver, curve, _ = oa.tune(z_t, h_t, aux_lat, aux_h, steps=args.steps, lr=args.lr, seed=ti)
         tune_times.append(time.time() - t0)
         curves.append(curve)
         prompts, xT, sc = [], [], []
@@ -201,9 +203,10 @@ def main():
     out = {k: {m: float(np.mean(v)) for m, v in r.items()} for k, r in res.items()}
     out["tune_seconds_mean"] = float(np.mean(tune_times))
     out["tune_steps"] = args.steps
+    out["lr"] = args.lr
     out["loss_curve_first_target"] = curves[0][::10]
     out["n"] = {"targets": args.targets, "scenes": len(scenes), "seeds": len(seeds)}
-    json.dump(out, open(os.path.join(train.WORK, "oneactor_figures.json"), "w"), indent=1)
+    json.dump(out, open(os.path.join(train.WORK, args.out), "w"), indent=1)
     print(json.dumps(out, indent=1))
 
 
