@@ -39,9 +39,9 @@ type cachedMeta struct {
 // file bytes, weight files' sizes and times, options, input shapes).
 //
 // External weights are never copied: the gradient model refers to the
-// original weight files. It is written beside them when the model folder is
-// writable; otherwise into cacheDir with hard links to the weight files, so
-// the locations stay relative to the model, as ONNX Runtime requires.
+// original weight files. It is written into cacheDir with hard links to the
+// weight files (so the locations stay relative to the model, as ONNX
+// Runtime requires), or beside the model when that fails.
 func Build(ctx context.Context, rt *ort.Runtime, path string, inputs ort.Feeds, opt Options, cacheDir string) (*Built, error) {
 	m, err := onnx.Load(path)
 	if err != nil {
@@ -51,13 +51,16 @@ func Build(ctx context.Context, rt *ort.Runtime, path string, inputs ort.Feeds, 
 	if err != nil {
 		return nil, err
 	}
+	// The cache folder comes first (hard links to the weights: nothing is
+	// written into the user's model folder); beside the model is the
+	// fallback when the cache is on another disk.
 	dir := filepath.Dir(path)
 	var candidates []string
-	if writableDir(dir) {
-		candidates = append(candidates, filepath.Join(dir, ".oneactor-grad-"+key+".onnx"))
-	}
 	if cacheDir != "" {
 		candidates = append(candidates, filepath.Join(cacheDir, key, filepath.Base(path)))
+	}
+	if writableDir(dir) {
+		candidates = append(candidates, filepath.Join(dir, ".oneactor-grad-"+key+".onnx"))
 	}
 	for _, c := range candidates {
 		if b, ok := loadCached(c, key); ok {

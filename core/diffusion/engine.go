@@ -59,9 +59,10 @@ func (e *Engine) commit(t *ort.Tensor, v []float32) error {
 	return t.SetFloat32(v)
 }
 
-// SetUNetFile makes the engine run another file of the UNet's folder (an
-// edit of model.onnx that shares its weights, e.g. one that also outputs
-// h); "" restores model.onnx.
+// SetUNetFile makes the engine run another UNet file — an edit of
+// model.onnx that shares its weights, e.g. one that also outputs h — given
+// as an absolute path or a name in the UNet's folder; "" restores
+// model.onnx.
 func (e *Engine) SetUNetFile(file string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -87,11 +88,14 @@ func (e *Engine) session(comp string) (*ort.Session, error) {
 	if s := e.sessions[comp]; s != nil {
 		return s, nil
 	}
-	file := "model.onnx"
+	path := filepath.Join(e.Model.Dir, comp, "model.onnx")
 	if comp == e.Model.UNet.Dir && e.unetFile != "" {
-		file = e.unetFile
+		path = e.unetFile
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(e.Model.Dir, comp, e.unetFile)
+		}
 	}
-	s, err := e.rt.NewSession(filepath.Join(e.Model.Dir, comp, file), e.opts)
+	s, err := e.rt.NewSession(path, e.opts)
 	if err != nil {
 		return nil, err
 	}

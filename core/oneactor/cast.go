@@ -76,8 +76,8 @@ func CheckBaseWord(tok *tokenizer.Tokenizer, basePrompt, word string) error {
 }
 
 // NewCaster prepares h capture for the engine's UNet (a graph edit written
-// beside the UNet, sharing its weights).
-func NewCaster(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine) (*Caster, error) {
+// into cacheDir, sharing the UNet's weights; see BuildHModel).
+func NewCaster(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, cacheDir string) (*Caster, error) {
 	m := eng.Model
 	size := int64(m.DefaultSize()) / m.Factor
 	in := ort.Feeds{}
@@ -100,7 +100,7 @@ func NewCaster(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine) (*Ca
 		mk(u.Context, u.ContextType, 1, int64(m.Tokenizer.MaxLength()), m.Text.Width)); err != nil {
 		return nil, err
 	}
-	hm, err := BuildHModel(ctx, rt, filepath.Join(m.Dir, u.Dir, "model.onnx"), in)
+	hm, err := BuildHModel(ctx, rt, filepath.Join(m.Dir, u.Dir, "model.onnx"), in, cacheDir)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,7 @@ func TestCastFromPromptAndPhoto(t *testing.T) {
 	eng := diffusion.NewEngine(rt, m, ort.SessionOptions{Provider: ort.ProviderCPU})
 	defer eng.Close()
 	ctx := context.Background()
-	c, err := NewCaster(ctx, rt, eng)
+	c, err := NewCaster(ctx, rt, eng, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package oneactor
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -89,15 +91,17 @@ func FindMidBlockInput(m *onnx.Model, sh *autodiff.Shapes) (string, []int64, err
 
 // HModel is a UNet file edited to also output h.
 type HModel struct {
-	File   string  // file name inside the UNet's folder
+	File   string  // the edited model: an absolute path, or a name in the UNet's folder
 	Output string  // the extra output's name
 	Shape  []int64 // h's shape for the probe inputs (batch first)
 }
 
 // BuildHModel finds h in the UNet at unetPath (probing shapes with the
-// given example inputs) and writes the edited model beside it, so it shares
-// the original's weight files.
-func BuildHModel(ctx context.Context, rt *ort.Runtime, unetPath string, inputs ort.Feeds) (*HModel, error) {
+// given example inputs) and writes the edited model into cacheDir with hard
+// links to the UNet's weight files (nothing is copied, nothing is written
+// into the model folder), or beside the UNet when cacheDir is "" or on
+// another disk.
+func BuildHModel(ctx context.Context, rt *ort.Runtime, unetPath string, inputs ort.Feeds, cacheDir string) (*HModel, error) {
 	m, err := onnx.Load(unetPath)
 	if err != nil {
 		return nil, err
@@ -115,8 +119,23 @@ func BuildHModel(ctx context.Context, rt *ort.Runtime, unetPath string, inputs o
 	if err := m.AddOutput(name, dt, out); err != nil {
 		return nil, err
 	}
+	if cacheDir != "" {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s|%v", unetPath, m.ExternalFiles())))
+		dir := filepath.Join(cacheDir, hex.EncodeToString(sum[:8]))
+		files := map[string]string{}
+		for _, loc := range m.ExternalFiles() {
+			files[loc] = filepath.Join(filepath.Dir(unetPath), loc)
+		}
+		path := filepath.Join(dir, "unet-h.onnx")
+		if err := os.MkdirAll(dir, 0o755); err == nil {
+			if err := m.SaveLinked(path, files); err == nil {
+				return &HModel{File: path, Output: name, Shape: dims}, nil
+			}
+		}
+	}
 	file := ".oneactor-h-" + filepath.Base(unetPath)
 	path := filepath.Join(filepath.Dir(unetPath), file)
+	m.Dir = filepath.Dir(unetPath)
 	if err := m.Save(path); err != nil {
 		os.Remove(path)
 		return nil, fmt.Errorf("write UNet with h output: %w", err)

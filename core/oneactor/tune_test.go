@@ -47,7 +47,7 @@ func castFixture(t *testing.T, l difftest.Layout) (*ort.Runtime, *diffusion.Engi
 	}
 	in[m.UNet.Timestep] = mk(m.UNet.TimestepType, ts...)
 	in[m.UNet.Context] = mk(m.UNet.ContextType, 1, int64(m.Tokenizer.MaxLength()), m.Text.Width)
-	hm, err := BuildHModel(ctx, rt, filepath.Join(dir, "unet", "model.onnx"), in)
+	hm, err := BuildHModel(ctx, rt, filepath.Join(dir, "unet", "model.onnx"), in, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

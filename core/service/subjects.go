@@ -49,7 +49,7 @@ func (s *Service) Cast(ctx context.Context, ref, basePrompt, baseWord string, se
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := oneactor.NewCaster(ctx, rt, e)
+	c, err := oneactor.NewCaster(ctx, rt, e, filepath.Join(s.cfg.DataDir, "cache", "h"))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,82 @@
+package oneactor
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/oneactor/oneactor-desktop/core/internal/golden"
+	"github.com/oneactor/oneactor-desktop/core/onnx"
+	"github.com/oneactor/oneactor-desktop/core/ort"
+)
+
+func toyRoot() string {
+	if r := os.Getenv("TOYWORLD_ROOT"); r != "" {
+		return r
+	}
+	return filepath.Join("..", "..")
+}
+
+// The structurally found h of the ToyWorld UNet is the mid-block input
+// PyTorch reports (goldens unet_t*_h), at every golden timestep.
+func TestToyWorldHIsTheMidBlockInput(t *testing.T) {
+	rt, err := ort.Init()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := golden.Load(toyRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(toyRoot(), "models", "toyworld", "unet")
+	dir := t.TempDir() // BuildHModel writes beside the UNet: work on a copy
+	for _, f := range []string{"model.onnx", onnx.ModelOnnxData} {
+		data, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, f), data, 0o644)
+	}
+	unet := filepath.Join(dir, "model.onnx")
+	ctx := context.Background()
+	checked := 0
+	for _, c := range g.Cases {
+		if c.Model != "unet" || c.Kind != "" {
+			continue
+		}
+		x, xs, _ := g.Float32(c.Inputs["sample"])
+		ehs, es, _ := g.Float32(c.Inputs["encoder_hidden_states"])
+		want, _, _ := g.Float32(c.Outputs["h_mid_block_input"])
+		sample, _ := ort.NewTensor(onnx.Float, xs...)
+		sample.SetFloat32(x)
+		text, _ := ort.NewTensor(onnx.Float, es...)
+		text.SetFloat32(ehs)
+		ts, _ := ort.NewTensor(onnx.Int64)
+		ts.Int64s()[0] = int64(c.Timestep)
+		in := ort.Feeds{"sample": sample, "timestep": ts, "encoder_hidden_states": text}
+		hm, err := BuildHModel(ctx, rt, unet, in, t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := rt.NewSession(hm.File, ort.SessionOptions{Provider: ort.ProviderCPU})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := ort.Feeds{}
+		if err := s.Run(ctx, in, out); err != nil {
+			t.Fatal(err)
+		}
+		got := out[hm.Output].Float32s()
+		d := golden.MaxAbsDiff(got, want)
+		t.Logf("t=%g: h = %q %v, max |diff| vs PyTorch's mid-block input %.2e", c.Timestep, hm.Output, hm.Shape, d)
+		if len(got) != len(want) || d > 1e-4 {
+			t.Fatalf("h differs from the mid-block input: %d vs %d values, max diff %.3g", len(got), len(want), d)
+		}
+		s.Close()
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no UNet golden cases")
+	}
+}
