@@ -370,6 +370,15 @@ def main(root, layouts=("b", "a", "c")):
                              "residuals": RES_NAMES},
               "judge": "judge/model.onnx"}
         json.dump(tw, open(os.path.join(dirs["b"], "toyworld.json"), "w"), indent=1)
+        # Generic conventions the app reads (not ToyWorld-specific): preview factors in the VAE
+        # decoder's config, and the model's caption templates for OneActor tuning in oneactor.json.
+        vpath = os.path.join(dirs["b"], "vae_decoder", "config.json")
+        vc = json.load(open(vpath))
+        vc["latent_rgb_factors"], vc["latent_rgb_bias"] = fac, bias
+        json.dump(vc, open(vpath, "w"), indent=1)
+        json.dump({"templates": world.TEMPLATES, "base_word": "creature",
+                   "note": "caption templates for OneActor subject tuning ({} = the base word); read by core/diffusion"},
+                  open(os.path.join(dirs["b"], "oneactor.json"), "w"), indent=1)
     json.dump(summary, open(os.path.join(root, "testdata", "toyworld", "layouts", "signatures.json"), "w"), indent=1)
     # checks (the (a)/(c) graphs are checked in materialised copies)
     import tempfile
