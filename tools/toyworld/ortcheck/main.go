@@ -4,9 +4,10 @@
 // (through core/ort) on the golden inputs and prints the max abs difference to
 // the PyTorch golden outputs. Developer tool, excluded from normal builds:
 //
-//	ONNXRUNTIME_LIB=.deps/onnxruntime-1.30.0 go run -tags toyworldcheck ./tools/toyworld/ortcheck [DIR_a]
+//	ONNXRUNTIME_LIB=.deps/onnxruntime-1.30.0 go run -tags toyworldcheck ./tools/toyworld/ortcheck [DIR_a [DIR_c]]
 //
-// DIR_a (optional) is a materialised diffusers-script layout (python3 export.py --materialize OUT → OUT/diffusers).
+// DIR_a, DIR_c (optional): materialised diffusers-script and fp16 layouts (python3 export.py --materialize OUT
+// → OUT/diffusers, OUT/fp16); fp16 outputs are compared with tolerance 1e-2.
 package main
 
 import (
@@ -86,6 +87,8 @@ func golden(name string, dt onnx.DataType) *ort.Tensor {
 	return tensor(dt, v, s...)
 }
 
+var tol = 1e-4
+
 func run(path string, in ort.Feeds, outs map[string]string) {
 	s, err := rt.NewSession(path, ort.SessionOptions{Provider: ort.ProviderCPU})
 	must(err)
@@ -108,7 +111,7 @@ func run(path string, in ort.Feeds, outs map[string]string) {
 			mx = math.Max(mx, math.Abs(float64(want[i])))
 		}
 		st := "ok"
-		if md > 1e-4*math.Max(1, mx) {
+		if md > tol*math.Max(1, mx) {
 			st = "FAIL"
 			fail++
 		}
@@ -150,9 +153,9 @@ func main() {
 		"mid_block_additional_residual":    "cn_mid_block_additional_residual",
 	})
 	in := ort.Feeds{
-		"sample":                golden("cn_sample", onnx.Float),
-		"timestep":              tensor(onnx.Int64, []float32{500}),
-		"encoder_hidden_states": golden("unet_ehs", onnx.Float),
+		"sample":                        golden("cn_sample", onnx.Float),
+		"timestep":                      tensor(onnx.Int64, []float32{500}),
+		"encoder_hidden_states":         golden("unet_ehs", onnx.Float),
 		"mid_block_additional_residual": golden("cn_mid_block_additional_residual", onnx.Float),
 	}
 	for i := 0; i < 4; i++ {
@@ -175,6 +178,19 @@ func main() {
 			"encoder_hidden_states": golden("unet_ehs", onnx.Float),
 		}, map[string]string{"out_sample": "unet_t500_out_sample"})
 		run(a+"/vae_decoder/model.onnx", ort.Feeds{"latent_sample": golden("vae_latent_mean", onnx.Float)},
+			map[string]string{"sample": "vae_decoded_from_mean"})
+	}
+	if len(os.Args) > 2 {
+		c := os.Args[2]
+		tol = 1e-2 // float16 inputs/outputs
+		run(c+"/text_encoder/model.onnx", ort.Feeds{"input_ids": golden("te_input_ids", onnx.Int32)},
+			map[string]string{"last_hidden_state": "te_last_hidden_state", "pooler_output": "te_pooler_output"})
+		run(c+"/unet/model.onnx", ort.Feeds{
+			"sample":                golden("unet_t500_sample", onnx.Float16),
+			"timestep":              tensor(onnx.Float16, []float32{500, 500}, 2),
+			"encoder_hidden_states": golden("unet_ehs", onnx.Float16),
+		}, map[string]string{"out_sample": "unet_t500_out_sample"})
+		run(c+"/vae_decoder/model.onnx", ort.Feeds{"latent_sample": golden("vae_latent_mean", onnx.Float16)},
 			map[string]string{"sample": "vae_decoded_from_mean"})
 	}
 	fmt.Printf("%d failed\n", fail)
