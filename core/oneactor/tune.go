@@ -70,6 +70,7 @@ type Tuner struct {
 	hShape   ProjectorShape
 	unetGrad *ort.Session
 	unetRes  *autodiff.Built
+	batched  bool       // all five rows in one UNet call
 	proj     *Projector // batch 4: target + three auxiliaries
 	projFwd  *ort.Session
 	projGrad *ort.Session
@@ -111,16 +112,23 @@ func NewTuner(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, laten
 		}
 	}()
 
-	// The UNet row model: d mean((ε̂ − target)²) / d encoder_hidden_states.
+	// The UNet's gradient model: d Σ w_r·mean_r((ε̂ − target)²) / d text.
+	// All five rows run together when the timestep input has a batch axis;
+	// a rank-0 timestep (one value per call) means one row per call.
 	u := m.UNet
-	sample, err := ort.NewTensor(onnx.Float, 1, t.C, t.h, t.w)
+	t.batched = u.TimestepRank == 1
+	rows := int64(1)
+	if t.batched {
+		rows = 5
+	}
+	sample, err := ort.NewTensor(onnx.Float, rows, t.C, t.h, t.w)
 	if err != nil {
 		return nil, err
 	}
 	t.in[u.Sample] = sample
 	var tsShape []int64
 	if u.TimestepRank == 1 {
-		tsShape = []int64{1}
+		tsShape = []int64{rows}
 	}
 	tsType := u.TimestepType
 	if tsType == onnx.Float16 {
@@ -129,18 +137,23 @@ func NewTuner(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, laten
 	if t.in[u.Timestep], err = ort.NewTensor(tsType, tsShape...); err != nil {
 		return nil, err
 	}
-	if t.in[u.Context], err = ort.NewTensor(onnx.Float, 1, t.L, t.D); err != nil {
+	if t.in[u.Context], err = ort.NewTensor(onnx.Float, rows, t.L, t.D); err != nil {
 		return nil, err
 	}
 	float32Build := u.SampleType == onnx.Float16 || u.ContextType == onnx.Float16 || u.OutType == onnx.Float16
 	unetPath := filepath.Join(m.Dir, u.Dir, "model.onnx")
 	t.unetRes, err = autodiff.Build(ctx, rt, unetPath, t.in, autodiff.Options{
-		Wrt: []string{u.Context}, Output: u.Out, Loss: autodiff.LossMSE, Float32: float32Build}, cacheDir)
+		Wrt: []string{u.Context}, Output: u.Out, Loss: autodiff.LossMSE, RowWeights: t.batched, Float32: float32Build}, cacheDir)
 	if err != nil {
 		return nil, fmt.Errorf("compile the UNet's gradient: %w", err)
 	}
-	if t.in[t.unetRes.Target], err = ort.NewTensor(onnx.Float, 1, t.C, t.h, t.w); err != nil {
+	if t.in[t.unetRes.Target], err = ort.NewTensor(onnx.Float, rows, t.C, t.h, t.w); err != nil {
 		return nil, err
+	}
+	if t.batched {
+		if t.in[t.unetRes.Weights], err = ort.NewTensor(onnx.Float, rows); err != nil {
+			return nil, err
+		}
 	}
 	if t.unetGrad, err = rt.NewSession(t.unetRes.Path, ort.SessionOptions{Provider: ort.ProviderAuto}); err != nil {
 		return nil, err
@@ -276,8 +289,7 @@ func (t *Tuner) lossAndGrad(ctx context.Context, s *SubjectData, b batch) (float
 	}
 
 	weights := [5]float64{1, t.cfg.Lambda1 / 3, t.cfg.Lambda1 / 3, t.cfg.Lambda1 / 3, t.cfg.Lambda2}
-	dDelta := make([]float32, 4*D)
-	total := 0.0
+	var rows [5]rowInput
 	for r := 0; r < 5; r++ {
 		off := aver
 		if r < 4 {
@@ -287,20 +299,23 @@ func (t *Tuner) lossAndGrad(ctx context.Context, s *SubjectData, b batch) (float
 		if r == 4 {
 			eps = b.eps[0]
 		}
-		loss, dOff, err := t.unetRow(ctx, t.maybeFlip(t.sample(s, b.rows[r]).Z0, b.flips[r], t.h, t.w, t.C), eps, b.ts[r], b.prompt[r], s.BaseWord, off)
-		if err != nil {
-			return 0, nil, err
-		}
-		total += weights[r] * loss
-		wr := float32(weights[r])
+		rows[r] = rowInput{z0: t.maybeFlip(t.sample(s, b.rows[r]).Z0, b.flips[r], t.h, t.w, t.C), eps: eps,
+			t: b.ts[r], template: b.prompt[r], word: s.BaseWord, off: off}
+	}
+	total, dOff, err := t.rowsLossGrad(ctx, rows, weights)
+	if err != nil {
+		return 0, nil, err
+	}
+	dDelta := make([]float32, 4*D)
+	for r := 0; r < 5; r++ {
 		if r < 4 {
 			for i := 0; i < D; i++ {
-				dDelta[r*D+i] += wr * dOff[i]
+				dDelta[r*D+i] += dOff[r][i]
 			}
 		} else { // Δ_aver = mean of the three auxiliaries' offsets
 			for a := 1; a <= 3; a++ {
 				for i := 0; i < D; i++ {
-					dDelta[a*D+i] += wr * dOff[i] / 3
+					dDelta[a*D+i] += dOff[r][i] / 3
 				}
 			}
 		}
@@ -319,60 +334,113 @@ func (t *Tuner) lossAndGrad(ctx context.Context, s *SubjectData, b batch) (float
 	return total, grads, nil
 }
 
-// unetRow runs one row's forward and backward and returns its loss and the
-// gradient with respect to the offset at the base word's positions.
-func (t *Tuner) unetRow(ctx context.Context, z0, eps []float32, ts int, template, word string, off []float32) (float64, []float32, error) {
+// rowInput is one row of the objective.
+type rowInput struct {
+	z0, eps        []float32
+	t              int
+	template, word string
+	off            []float32
+}
+
+// rowsLossGrad returns Σ_r w_r·MSE_r and, per row, w_r·dMSE_r/dΔ_r (the
+// gradient at the base word's positions). All rows run in one UNet call
+// when the timestep input has a batch axis; otherwise one row at a time.
+func (t *Tuner) rowsLossGrad(ctx context.Context, rows [5]rowInput, w [5]float64) (float64, [5][]float32, error) {
+	var dOff [5][]float32
 	m := t.eng.Model
 	u := m.UNet
 	D := int(t.D)
-	prompt := strings.ReplaceAll(template, "{}", word)
-	pos, err := m.Tokenizer.WordPositions(prompt, word)
-	if err != nil {
-		return 0, nil, err
+	per := int(t.C * t.h * t.w)
+	var zt, target, ctxs []float32
+	positions := make([][]int, 5)
+	for r, row := range rows {
+		prompt := strings.ReplaceAll(row.template, "{}", row.word)
+		pos, err := m.Tokenizer.WordPositions(prompt, row.word)
+		if err != nil {
+			return 0, dOff, err
+		}
+		if len(pos) == 0 {
+			return 0, dOff, fmt.Errorf("template %q lost the base word", row.template)
+		}
+		positions[r] = pos
+		emb, err := t.eng.EncodeText(ctx, []string{prompt})
+		if err != nil {
+			return 0, dOff, err
+		}
+		c := append([]float32{}, emb[0]...)
+		for _, p := range pos {
+			addRow(c, p, D, row.off, 1)
+		}
+		z := make([]float32, per)
+		if err := t.sched.AddNoise(z, row.z0, row.eps, row.t); err != nil {
+			return 0, dOff, err
+		}
+		tg := make([]float32, per)
+		if err := t.sched.Target(tg, row.z0, row.eps, row.t); err != nil {
+			return 0, dOff, err
+		}
+		zt, target, ctxs = append(zt, z...), append(target, tg...), append(ctxs, c...)
 	}
-	if len(pos) == 0 {
-		return 0, nil, fmt.Errorf("template %q lost the base word", template)
+	gather := func(r int, g []float32, scale float32) []float32 {
+		d := make([]float32, D)
+		for _, p := range positions[r] {
+			for i := 0; i < D; i++ {
+				d[i] += scale * g[p*D+i]
+			}
+		}
+		return d
 	}
-	emb, err := t.eng.EncodeText(ctx, []string{prompt})
-	if err != nil {
-		return 0, nil, err
-	}
-	c := append([]float32{}, emb[0]...)
-	for _, p := range pos {
-		addRow(c, p, D, off, 1)
-	}
-	zt := make([]float32, len(z0))
-	if err := t.sched.AddNoise(zt, z0, eps, ts); err != nil {
-		return 0, nil, err
-	}
-	target := make([]float32, len(z0))
-	if err := t.sched.Target(target, z0, eps, ts); err != nil {
-		return 0, nil, err
-	}
-	t.in[u.Sample].SetFloat32(zt)
-	t.in[u.Context].SetFloat32(c)
-	t.in[t.unetRes.Target].SetFloat32(target)
-	tsT := t.in[u.Timestep]
-	switch tsT.DType() {
-	case onnx.Int64, onnx.Int32:
-		tsT.SetInt64([]int64{int64(ts)})
-	default:
-		tsT.SetFloat32([]float32{float32(ts)})
-	}
-	in := ort.Feeds{u.Sample: t.in[u.Sample], u.Timestep: tsT, u.Context: t.in[u.Context], t.unetRes.Target: t.in[t.unetRes.Target]}
-	out := ort.Feeds{}
-	if err := t.unetGrad.Run(ctx, in, out); err != nil {
-		return 0, nil, err
-	}
-	loss := float64(out[t.unetRes.Loss].Float32s()[0])
-	g := out[t.unetRes.Grads[u.Context]].Float32s()
-	dOff := make([]float32, D)
-	for _, p := range pos {
-		for i := 0; i < D; i++ {
-			dOff[i] += g[p*D+i]
+	setT := func(tsT *ort.Tensor, ts []int64) {
+		switch tsT.DType() {
+		case onnx.Int64, onnx.Int32:
+			tsT.SetInt64(ts)
+		default:
+			f := make([]float32, len(ts))
+			for i, v := range ts {
+				f[i] = float32(v)
+			}
+			tsT.SetFloat32(f)
 		}
 	}
-	return loss, dOff, nil
+	if t.batched {
+		ts := make([]int64, 5)
+		weights := make([]float32, 5)
+		for r, row := range rows {
+			ts[r], weights[r] = int64(row.t), float32(w[r])
+		}
+		t.in[u.Sample].SetFloat32(zt)
+		t.in[u.Context].SetFloat32(ctxs)
+		t.in[t.unetRes.Target].SetFloat32(target)
+		t.in[t.unetRes.Weights].SetFloat32(weights)
+		setT(t.in[u.Timestep], ts)
+		in := ort.Feeds{u.Sample: t.in[u.Sample], u.Timestep: t.in[u.Timestep], u.Context: t.in[u.Context],
+			t.unetRes.Target: t.in[t.unetRes.Target], t.unetRes.Weights: t.in[t.unetRes.Weights]}
+		out := ort.Feeds{}
+		if err := t.unetGrad.Run(ctx, in, out); err != nil {
+			return 0, dOff, err
+		}
+		g := out[t.unetRes.Grads[u.Context]].Float32s()
+		L := int(t.L)
+		for r := range rows {
+			dOff[r] = gather(r, g[r*L*D:(r+1)*L*D], 1) // already weighted by the loss
+		}
+		return float64(out[t.unetRes.Loss].Float32s()[0]), dOff, nil
+	}
+	total := 0.0
+	for r, row := range rows {
+		t.in[u.Sample].SetFloat32(zt[r*per : (r+1)*per])
+		t.in[u.Context].SetFloat32(ctxs[r*int(t.L)*D : (r+1)*int(t.L)*D])
+		t.in[t.unetRes.Target].SetFloat32(target[r*per : (r+1)*per])
+		setT(t.in[u.Timestep], []int64{int64(row.t)})
+		in := ort.Feeds{u.Sample: t.in[u.Sample], u.Timestep: t.in[u.Timestep], u.Context: t.in[u.Context], t.unetRes.Target: t.in[t.unetRes.Target]}
+		out := ort.Feeds{}
+		if err := t.unetGrad.Run(ctx, in, out); err != nil {
+			return 0, dOff, err
+		}
+		total += w[r] * float64(out[t.unetRes.Loss].Float32s()[0])
+		dOff[r] = gather(r, out[t.unetRes.Grads[u.Context]].Float32s(), float32(w[r]))
+	}
+	return total, dOff, nil
 }
 
 // maybeFlip mirrors a C×H×W map left to right.
