@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/oneactor/oneactor-desktop/core/imageio"
 	"github.com/oneactor/oneactor-desktop/core/oneactor"
@@ -57,7 +58,13 @@ func runSubject(args []string, svc *service.Service, stdout, stderr io.Writer) i
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	bar := newProgressBar(stderr)
+	phaseStart := map[string]time.Time{}
+	phaseEnd := map[string]time.Time{}
 	progress := func(ev service.SubjectEvent) {
+		if _, ok := phaseStart[ev.Phase]; !ok {
+			phaseStart[ev.Phase] = time.Now()
+		}
+		phaseEnd[ev.Phase] = time.Now()
 		bar.updateText(fmt.Sprintf("%s %d/%d", ev.Phase, ev.Step, ev.Total), ev.Step, ev.Total, ev.Loss)
 	}
 
@@ -101,7 +108,9 @@ func runSubject(args []string, svc *service.Service, stdout, stderr io.Writer) i
 		if err != nil {
 			return fail(err)
 		}
-		fmt.Fprintf(stdout, "subject %q (%s) stored; final loss %.4f\n", s.Name, s.ID, s.LossCurve[len(s.LossCurve)-1])
+		fmt.Fprintf(stdout, "subject %q (%s) stored; final loss %.4f; casting %.1fs, tuning %d steps %.1fs\n", s.Name, s.ID,
+			s.LossCurve[len(s.LossCurve)-1], phaseEnd["cast"].Sub(phaseStart["cast"]).Seconds(), cfg.Steps,
+			phaseEnd["tune"].Sub(phaseStart["tune"]).Seconds())
 	case "list":
 		subs, err := lib.Subjects()
 		if err != nil {

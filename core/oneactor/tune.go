@@ -70,8 +70,9 @@ type Tuner struct {
 	hShape   ProjectorShape
 	unetGrad *ort.Session
 	unetRes  *autodiff.Built
-	batched  bool       // all five rows in one UNet call
-	proj     *Projector // batch 4: target + three auxiliaries
+	batched  bool                 // all five rows in one UNet call
+	captions map[string][]float32 // text encoder outputs per caption
+	proj     *Projector           // batch 4: target + three auxiliaries
 	projFwd  *ort.Session
 	projGrad *ort.Session
 	projRes  *autodiff.Result
@@ -194,6 +195,9 @@ func NewTuner(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, laten
 	if t.projGrad, err = rt.NewSessionFromModel(t.projRes.Model, ort.SessionOptions{Provider: ort.ProviderAuto}); err != nil {
 		return nil, err
 	}
+	if t.projFwd, err = rt.NewSessionFromModel(t.proj.Model, ort.SessionOptions{Provider: ort.ProviderAuto}); err != nil {
+		return nil, err
+	}
 	if t.in["proj.up"], err = ort.NewTensor(onnx.Float, 4, t.D); err != nil {
 		return nil, err
 	}
@@ -276,11 +280,15 @@ func (t *Tuner) lossAndGrad(ctx context.Context, s *SubjectData, b batch) (float
 	for k, v := range t.params {
 		pin[k] = v
 	}
-	pout := ort.Feeds{}
-	if err := t.projGrad.Run(ctx, pin, pout); err != nil {
+	fin := ort.Feeds{t.proj.Input: t.in["proj.h"]}
+	for k, v := range t.params {
+		fin[k] = v
+	}
+	fout := ort.Feeds{}
+	if err := t.projFwd.Run(ctx, fin, fout); err != nil {
 		return 0, nil, err
 	}
-	delta := append([]float32{}, pout[t.proj.Output].Float32s()...) // [4, D]
+	delta := append([]float32{}, fout[t.proj.Output].Float32s()...) // [4, D]
 	aver := make([]float32, D)
 	for r := 1; r <= 3; r++ {
 		for i := 0; i < D; i++ {
@@ -324,6 +332,7 @@ func (t *Tuner) lossAndGrad(ctx context.Context, s *SubjectData, b batch) (float
 	if err := up.SetFloat32(dDelta); err != nil {
 		return 0, nil, err
 	}
+	pout := ort.Feeds{}
 	if err := t.projGrad.Run(ctx, pin, pout); err != nil {
 		return 0, nil, err
 	}
@@ -332,6 +341,24 @@ func (t *Tuner) lossAndGrad(ctx context.Context, s *SubjectData, b batch) (float
 		grads[k] = append([]float32{}, pout[t.projRes.Grads[k]].Float32s()...)
 	}
 	return total, grads, nil
+}
+
+// caption returns a copy of the text encoder's output for prompt; the few
+// caption templates are encoded once each.
+func (t *Tuner) caption(ctx context.Context, prompt string) ([]float32, error) {
+	if t.captions == nil {
+		t.captions = map[string][]float32{}
+	}
+	e, ok := t.captions[prompt]
+	if !ok {
+		emb, err := t.eng.EncodeText(ctx, []string{prompt})
+		if err != nil {
+			return nil, err
+		}
+		e = append([]float32{}, emb[0]...)
+		t.captions[prompt] = e
+	}
+	return append([]float32{}, e...), nil
 }
 
 // rowInput is one row of the objective.
@@ -363,11 +390,10 @@ func (t *Tuner) rowsLossGrad(ctx context.Context, rows [5]rowInput, w [5]float64
 			return 0, dOff, fmt.Errorf("template %q lost the base word", row.template)
 		}
 		positions[r] = pos
-		emb, err := t.eng.EncodeText(ctx, []string{prompt})
+		c, err := t.caption(ctx, prompt)
 		if err != nil {
 			return 0, dOff, err
 		}
-		c := append([]float32{}, emb[0]...)
 		for _, p := range pos {
 			addRow(c, p, D, row.off, 1)
 		}
