@@ -163,7 +163,7 @@ func runGenerate(args []string, svc *service.Service, stdout, stderr io.Writer) 
 		if err != nil {
 			return fail(err)
 		}
-		path := filepath.Join(*out, fmt.Sprintf("%s-%d.png", time.Now().Format("20060102-150405"), res.Seeds[k]))
+		path := uniquePath(filepath.Join(*out, fmt.Sprintf("%s-%d", time.Now().Format("20060102-150405"), res.Seeds[k])), ".png")
 		if err := imageio.WritePNGFile(path, img, imageio.Text{Key: imageio.ParametersKey, Value: text}); err != nil {
 			return fail(err)
 		}
@@ -252,4 +252,16 @@ func runModels(args []string, svc *service.Service, stdout io.Writer) int {
 		fmt.Fprintf(stdout, "%-20s %-7s %s\n        %s\n", e.Name, family, e.Ref, status)
 	}
 	return code
+}
+
+// uniquePath returns base+ext, or base-2+ext, base-3+ext… whichever does
+// not exist yet, so two runs in the same second never overwrite a picture.
+func uniquePath(base, ext string) string {
+	p := base + ext
+	for i := 2; ; i++ {
+		if _, err := os.Stat(p); os.IsNotExist(err) {
+			return p
+		}
+		p = fmt.Sprintf("%s-%d%s", base, i, ext)
+	}
 }
