@@ -1,25 +1,21 @@
 package gui
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
 
 	"github.com/oneactor/oneactor-desktop/core/service"
-	"github.com/oneactor/oneactor-desktop/models/toyworld"
 )
 
 // TestGenerateWithBundledToyWorld is the first-run path: the bundled model
 // is chosen by default and a batch lands in the gallery with its recipes.
-// It runs once the ToyWorld export is embedded in the build.
+// The ToyWorld export is embedded in every build (models/toyworld).
 func TestGenerateWithBundledToyWorld(t *testing.T) {
 	a := test.NewTempApp(t)
 	svc := service.New(service.Config{DataDir: t.TempDir()})
-	if _, err := svc.OpenModel(service.BundledModel); errors.Is(err, toyworld.ErrNotBundled) {
-		t.Skip("this build has no bundled ToyWorld model")
-	} else if err != nil {
+	if _, err := svc.OpenModel(service.BundledModel); err != nil {
 		t.Fatal(err)
 	}
 	v := newMainView(a, svc)
