@@ -187,7 +187,8 @@ def specs(M, layout):
          {"latent_sample": bhw, "sample": bhw}),
     ]
     if layout == "b":
-        rdyn = {n: bhw for n in RES_NAMES}
+        half = {0: "batch", 2: "height_half", 3: "width_half"}      # 4x4 residuals of an 8x8 latent
+        rdyn = {n: (bhw if i < 2 else half) for i, n in enumerate(RES_NAMES)}
         out.append(("controlnet", UNetW(M["unet"], layout, residuals=True), (sample, ts, ehs, *res),
                     ["sample", "timestep", "encoder_hidden_states"] + RES_NAMES, ["out_sample"],
                     dict({"sample": bhw, "encoder_hidden_states": {0: "batch", 1: "sequence"}, "out_sample": bhw},
@@ -196,7 +197,7 @@ def specs(M, layout):
                     (sample, torch.full((B,), 500, dtype=torch.int64), ehs, img, torch.tensor([1.0], dtype=torch.float64)),
                     ["sample", "timestep", "encoder_hidden_states", "controlnet_cond", "conditioning_scale"], RES_NAMES,
                     dict({"sample": bhw, "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch", 1: "sequence"},
-                          "controlnet_cond": bhw}, **rdyn)))
+                          "controlnet_cond": {0: "batch", 2: "image_height", 3: "image_width"}}, **rdyn)))
         out.append(("judge", JudgeW(M["judge"]), (img,), ["image"], JUDGE_OUT,
                     dict({"image": {0: "batch"}}, **{n: {0: "batch"} for n in JUDGE_OUT})))
     return out
