@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -23,10 +24,11 @@ type GeneratePanel struct {
 	studio *service.Studio
 	main   *MainView
 
-	models []service.ModelEntry
-	refs   map[string]string // model picker option → model ref
-	model  service.ModelInfo // the chosen, usable model ("" Ref: none)
-	sizes  []service.Size
+	models  []service.ModelEntry
+	refs    map[string]string // model picker option → model ref
+	loadSeq atomic.Int64      // LoadModels requests; only the newest applies
+	model   service.ModelInfo // the chosen, usable model ("" Ref: none)
+	sizes   []service.Size
 
 	modelSel  *widget.Select
 	modelNote *widget.Label
@@ -147,9 +149,16 @@ func (p *GeneratePanel) Object() fyne.CanvasObject { return p.root }
 // LoadModels reads the model list (off the UI goroutine: it opens every
 // model folder) and keeps the current choice when it is still there.
 func (p *GeneratePanel) LoadModels() {
+	// Only the newest request may apply its list: an older, slower one
+	// (e.g. still extracting the bundled model) must not undo a choice
+	// made since.
+	seq := p.loadSeq.Add(1)
 	go func() {
 		models, err := p.studio.AvailableModels()
 		onUI(func() {
+			if seq != p.loadSeq.Load() {
+				return
+			}
 			if err != nil {
 				p.main.ShowError("The model list could not be read", err)
 				return

@@ -24,6 +24,8 @@ const BundledModel = toyworld.Name
 // OpenModel resolves a model reference: "toyworld" (the bundled demo
 // model, extracted into the data folder on first use) or a model folder.
 func (s *Service) OpenModel(ref string) (*diffusion.Model, error) {
+	s.loading.RLock()
+	defer s.loading.RUnlock()
 	dir := ref
 	if ref == BundledModel {
 		d, err := toyworld.Extract(filepath.Join(s.cfg.DataDir, "models"))
