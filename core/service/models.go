@@ -26,6 +26,9 @@ const BundledModel = toyworld.Name
 func (s *Service) OpenModel(ref string) (*diffusion.Model, error) {
 	s.loading.RLock()
 	defer s.loading.RUnlock()
+	if s.closed {
+		return nil, errors.New("the app is closing")
+	}
 	dir := ref
 	if ref == BundledModel {
 		d, err := toyworld.Extract(filepath.Join(s.cfg.DataDir, "models"))
@@ -117,6 +120,11 @@ func (s *Service) Generate(ctx context.Context, ref string, r diffusion.Request,
 
 // Close frees the open engine.
 func (s *Service) Close() error {
+	// No model load may start after this, and those in flight finish first
+	// (a window closing while the bundled model is being extracted).
+	s.loading.Lock()
+	s.closed = true
+	s.loading.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.engine != nil {

@@ -30,6 +30,7 @@ type Service struct {
 	// model is extracted to the data folder on first use); Wait takes it
 	// exclusively, so a closing window lets those loads finish.
 	loading   sync.RWMutex
+	closed    bool // set under loading by Close
 	mu        sync.Mutex
 	rt        *ort.Runtime
 	engine    *diffusion.Engine

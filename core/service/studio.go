@@ -102,7 +102,7 @@ func (st *Studio) Service() *Service { return st.svc }
 // Close stops the worker (cancelling the running job) and closes the library.
 func (st *Studio) Close() error {
 	st.jobs.stop()
-	st.svc.Wait() // model loads started by the window (e.g. extracting the bundled model)
+	st.svc.Close() // waits for model loads the window started (e.g. extracting the bundled model)
 	return st.lib.Close()
 }
 
