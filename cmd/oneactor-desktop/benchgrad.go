@@ -5,7 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"math/rand"
 	"path/filepath"
 	"time"
 
@@ -44,23 +44,11 @@ func runBenchGrad(args []string, svc *service.Service, stdout, stderr io.Writer)
 	}
 	h := int64(m.DefaultSize()) / m.Factor
 	L := int64(m.Tokenizer.MaxLength())
+	rng := rand.New(rand.NewSource(1))
 	mk := func(dt onnx.DataType, shape ...int64) *ort.Tensor {
-		t, err := ort.NewTensor(dt, shape...)
+		t, err := randomTensor(dt, shape, "bench input", rng)
 		if err != nil {
-			panic(err)
-		}
-		v := make([]float32, t.Len())
-		for i := range v {
-			v[i] = float32(rand.NormFloat64())
-		}
-		if dt == onnx.Int64 || dt == onnx.Int32 {
-			iv := make([]int64, t.Len())
-			for i := range iv {
-				iv[i] = 500
-			}
-			t.SetInt64(iv)
-		} else {
-			t.SetFloat32(v)
+			panic(err) // float and integer inputs of a valid shape cannot fail
 		}
 		return t
 	}

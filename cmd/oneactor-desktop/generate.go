@@ -210,12 +210,8 @@ type progressBar struct {
 func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w} }
 
 func (p *progressBar) update(ev diffusion.Event) {
-	const width = 30
-	filled := width * ev.Step / max(ev.Total, 1)
-	fmt.Fprintf(p.w, "\r[%s%s] %d/%d  %.1fs elapsed, ETA %.1fs ",
-		strings.Repeat("#", filled), strings.Repeat("-", width-filled), ev.Step, ev.Total,
-		ev.Elapsed.Seconds(), ev.ETA.Seconds())
-	p.drawn = true
+	p.updateText(fmt.Sprintf("%d/%d  %.1fs elapsed, ETA %.1fs", ev.Step, ev.Total, ev.Elapsed.Seconds(), ev.ETA.Seconds()),
+		ev.Step, ev.Total, 0)
 }
 
 // updateText draws a bar with a label and an optional loss.

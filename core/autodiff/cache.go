@@ -95,7 +95,7 @@ func Build(ctx context.Context, rt *ort.Runtime, path string, inputs ort.Feeds, 
 			return &Built{Path: c, Result: *res}, nil
 		}
 		if filepath.Dir(c) != dir { // the cache folder: link the weight files in
-			if err := linkExternal(m, dir, filepath.Dir(c)); err != nil {
+			if err := onnx.LinkWeights(filepath.Dir(c), m.ExternalPaths()); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -205,14 +205,4 @@ func writeCachedWithData(path string, m *onnx.Model, meta cachedMeta) error {
 		return err
 	}
 	return writeMeta(path, meta)
-}
-
-// linkExternal makes each external weight file of m visible in dir under
-// its relative location (hard links, see onnx.LinkWeights).
-func linkExternal(m *onnx.Model, srcDir, dir string) error {
-	files := map[string]string{}
-	for _, loc := range m.ExternalFiles() {
-		files[loc] = filepath.Join(srcDir, loc)
-	}
-	return onnx.LinkWeights(dir, files)
 }

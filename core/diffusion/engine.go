@@ -147,9 +147,6 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// setFloats writes float32 values into a float32 or float16 tensor.
-func setFloats(t *ort.Tensor, v []float32) error { return t.SetFloat32(v) }
-
 // setTimestep writes a timestep into a tensor of the UNet's timestep type.
 func setTimestep(t *ort.Tensor, ts float64) error {
 	switch t.DType() {

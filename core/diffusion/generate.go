@@ -402,7 +402,7 @@ func (e *Engine) Decode(ctx context.Context, latents []float32, n int, h, w int6
 	for i, v := range latents {
 		z[i] = v * inv
 	}
-	if err := setFloats(in, z); err != nil {
+	if err := in.SetFloat32(z); err != nil {
 		return nil, err
 	}
 	H, W := h*m.Factor, w*m.Factor
@@ -471,7 +471,7 @@ func (e *Engine) EncodeImage(ctx context.Context, px []float32, H, W int) ([]flo
 	if err != nil {
 		return nil, err
 	}
-	if err := setFloats(in, px); err != nil {
+	if err := in.SetFloat32(px); err != nil {
 		return nil, err
 	}
 	C := m.LatentChannels
@@ -528,7 +528,7 @@ func (e *Engine) controlNet(ctx context.Context, sample *ort.Tensor, t float64, 
 	for i := int64(0); i < B; i++ {
 		rep = append(rep, control...)
 	}
-	if err := setFloats(cond, rep); err != nil {
+	if err := cond.SetFloat32(rep); err != nil {
 		return nil, err
 	}
 	in := ort.Feeds{cn.Sample: sample, cn.Timestep: ts, cn.Context: ctxT, cn.Cond: cond}

@@ -122,13 +122,9 @@ func BuildHModel(ctx context.Context, rt *ort.Runtime, unetPath string, inputs o
 	if cacheDir != "" {
 		sum := sha256.Sum256([]byte(fmt.Sprintf("%s|%v", unetPath, m.ExternalFiles())))
 		dir := filepath.Join(cacheDir, hex.EncodeToString(sum[:8]))
-		files := map[string]string{}
-		for _, loc := range m.ExternalFiles() {
-			files[loc] = filepath.Join(filepath.Dir(unetPath), loc)
-		}
 		path := filepath.Join(dir, "unet-h.onnx")
 		if err := os.MkdirAll(dir, 0o755); err == nil {
-			if err := m.SaveLinked(path, files); err == nil {
+			if err := m.SaveLinked(path, m.ExternalPaths()); err == nil {
 				return &HModel{File: path, Output: name, Shape: dims}, nil
 			}
 		}

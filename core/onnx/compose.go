@@ -68,10 +68,7 @@ func Compose(a, b *Model, links map[string]string, prefix string) (*Model, map[s
 			n.Output[i] = rename(o)
 		}
 	}
-	files := map[string]string{}
-	for _, loc := range a.ExternalFiles() {
-		files[loc] = filepath.Join(a.Dir, loc)
-	}
+	files := a.ExternalPaths()
 	for _, t := range gb.GetInitializer() {
 		t.Name = ptr(rename(t.GetName()))
 		if isExternal(t) {

@@ -119,6 +119,16 @@ func (m *Model) ExternalFiles() []string {
 	return out
 }
 
+// ExternalPaths maps each external-data location to its file on disk (in
+// the model's folder).
+func (m *Model) ExternalPaths() map[string]string {
+	out := map[string]string{}
+	for _, loc := range m.ExternalFiles() {
+		out[loc] = filepath.Join(m.Dir, loc)
+	}
+	return out
+}
+
 // forEachTensor calls fn for every initializer and tensor attribute of g and
 // of its subgraphs (If/Loop/Scan bodies).
 func forEachTensor(g *onnxpb.GraphProto, fn func(*onnxpb.TensorProto)) {

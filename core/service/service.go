@@ -27,7 +27,7 @@ type Service struct {
 	cfg Config
 
 	// loading is held (shared) by every model load in flight (the bundled
-	// model is extracted to the data folder on first use); Wait takes it
+	// model is extracted to the data folder on first use); Close takes it
 	// exclusively, so a closing window lets those loads finish.
 	loading   sync.RWMutex
 	closed    bool // set under loading by Close
@@ -73,12 +73,6 @@ func (s *Service) sessionOptions() ort.SessionOptions {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return ort.SessionOptions{Provider: s.cfg.Provider, IntraOpThreads: s.cfg.Threads}
-}
-
-// Wait blocks until model loads in flight have finished.
-func (s *Service) Wait() {
-	s.loading.Lock()
-	s.loading.Unlock() //nolint:staticcheck // empty critical section is the wait
 }
 
 // DataDir is the library folder.
