@@ -35,13 +35,7 @@ func TestToyWorldUNetGradientMatchesTorch(t *testing.T) {
 		want, _, _ := g.Float32(c.Outputs["d_encoder_hidden_states"])
 		rows := int(xs[0])
 		per, perE := len(x)/rows, len(ehs)/rows
-		mk := func(dt onnx.DataType, shape ...int64) *ort.Tensor {
-			v, err := ort.NewTensor(dt, shape...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return v
-		}
+		mk := func(dt onnx.DataType, shape ...int64) *ort.Tensor { return newTensor(t, dt, shape...) }
 		sample := mk(onnx.Float, append([]int64{1}, xs[1:]...)...)
 		c1 := mk(onnx.Float, append([]int64{1}, es[1:]...)...)
 		tt := mk(onnx.Int64)
@@ -126,13 +120,7 @@ func TestToyWorldControlNetGradientMatchesTorch(t *testing.T) {
 		ts, _, _ := g.Float32(c.Inputs["timestep"])
 		want, _, _ := g.Float32(c.Outputs["d_encoder_hidden_states"])
 		rows := int(xs[0])
-		mk := func(dt onnx.DataType, shape ...int64) *ort.Tensor {
-			v, err := ort.NewTensor(dt, shape...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return v
-		}
+		mk := func(dt onnx.DataType, shape ...int64) *ort.Tensor { return newTensor(t, dt, shape...) }
 		feeds := ort.Feeds{}
 		for _, vi := range comp.Signature().Inputs {
 			switch vi.Name {
@@ -207,4 +195,13 @@ func toyRoot() string {
 		return r
 	}
 	return filepath.Join("..", "..")
+}
+
+func newTensor(t *testing.T, dt onnx.DataType, shape ...int64) *ort.Tensor {
+	t.Helper()
+	v, err := ort.NewTensor(dt, shape...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
