@@ -12,6 +12,7 @@ mkdir -p work
 $PY static_goldens.py "$ROOT"                       # tokenizer files + tokenizer/skeleton goldens
 $PY goldens.py schedulers "$ROOT"                    # scheduler goldens (model independent)
 $PY benchmark.py write "$ROOT"                       # benchmark data file
+$PY write_targets.py "$ROOT"                          # OneActor benchmark target pictures (PNG)
 [ -f work/data_train.npz ] || $PY train.py data
 $PY train.py vae --steps 4000 --minutes 20 --threads 2
 $PY train.py encode
