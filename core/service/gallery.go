@@ -77,7 +77,7 @@ func (st *Studio) list(f GalleryFilter, references bool) ([]Item, error) {
 			return nil, fmt.Errorf("read the gallery: %w", err)
 		}
 		for _, g := range p.Items {
-			if slices.Contains(g.Tags, referenceTag) == references {
+			if slices.Contains(g.Tags, referenceTag) == references && !slices.Contains(g.Tags, trashTag) {
 				out = append(out, itemOf(g))
 			}
 		}
@@ -130,7 +130,8 @@ func (st *Studio) picture(id string, thumb bool) (image.Image, error) {
 // SetFavourite marks or unmarks an item.
 func (st *Studio) SetFavourite(id string, fav bool) error { return st.lib.SetFavourite(id, fav) }
 
-// Delete removes an item and, when nothing else uses them, its pictures.
+// Delete removes an item and, when nothing else uses them, its pictures,
+// at once and for good (Trash deletes with undo).
 func (st *Studio) Delete(id string) error { return st.lib.DeleteGeneration(id) }
 
 // Export writes an item's PNG, recipe text chunk included, to path. An

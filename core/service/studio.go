@@ -21,6 +21,9 @@ type Studio struct {
 	models map[string]modelFacts // by model ref, filled on first use
 
 	jobs *queue
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // modelFacts is what the studio remembers about a model after opening it.
@@ -54,6 +57,10 @@ func (s *Service) OpenStudio() (*Studio, error) {
 		return nil, explainLibraryError(err)
 	}
 	st := &Studio{svc: s, lib: lib, models: map[string]modelFacts{}}
+	// Deletes still pending when the app last stopped (a crash before
+	// Close) are finished now. A failure leaves them hidden and pending;
+	// the next open tries again.
+	_, _ = st.purgeTrash()
 	st.applySavedProvider()
 	st.jobs = newQueue(st)
 	return st, nil
@@ -99,11 +106,16 @@ func (s *Service) StartNewLibrary() (*Studio, string, error) {
 // Service is the service the studio runs on (diagnostics, data folder).
 func (st *Studio) Service() *Service { return st.svc }
 
-// Close stops the worker (cancelling the running job) and closes the library.
+// Close stops the worker (cancelling the running job), makes pending
+// deletes final and closes the library. A second Close does nothing.
 func (st *Studio) Close() error {
-	st.jobs.stop()
-	st.svc.Close() // waits for model loads the window started (e.g. extracting the bundled model)
-	return st.lib.Close()
+	st.closeOnce.Do(func() {
+		st.jobs.stop()
+		st.svc.Close() // waits for model loads the window started (e.g. extracting the bundled model)
+		_, perr := st.purgeTrash()
+		st.closeErr = errors.Join(perr, st.lib.Close())
+	})
+	return st.closeErr
 }
 
 // ModelInfo describes a model for the generation panel.
