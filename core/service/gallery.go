@@ -82,6 +82,7 @@ func (st *Studio) list(f GalleryFilter, references bool) ([]Item, error) {
 			}
 		}
 		if p.Next == "" {
+			st.nameSubjects(out)
 			return out, nil
 		}
 		q.Before = p.Next
@@ -94,7 +95,9 @@ func (st *Studio) Item(id string) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
-	return itemOf(g), nil
+	it := []Item{itemOf(g)}
+	st.nameSubjects(it)
+	return it[0], nil
 }
 
 // Thumbnail decodes an item's thumbnail.

@@ -36,6 +36,11 @@ type Job struct {
 	ETA         time.Duration
 	Err         error  // set when failed
 	Items       []Item // the saved pictures, when done
+
+	// Subject is set on subject work (casting, tuning, previews; see
+	// studio_subjects.go); such jobs save no pictures.
+	Subject *SubjectWork
+	run     func(ctx context.Context, q *queue, j *Job) // subject work; nil: generation
 }
 
 // Finished reports whether the job will change no more.
@@ -102,6 +107,9 @@ func (st *Studio) Submit(r Recipe) (string, error) {
 		return "", fmt.Errorf("model %s: %w", r.ModelRef, err)
 	}
 	if err := r.Validate(m); err != nil {
+		return "", err
+	}
+	if err := st.prepareSubjects(&r); err != nil {
 		return "", err
 	}
 	q := st.jobs
@@ -216,7 +224,11 @@ func (q *queue) work() {
 		q.mu.Unlock()
 		q.emit(JobEvent{Job: snap})
 
-		q.run(ctx, j)
+		if j.run != nil {
+			j.run(ctx, q, j)
+		} else {
+			q.run(ctx, j)
+		}
 		cancel()
 
 		q.mu.Lock()
@@ -252,6 +264,10 @@ func (q *queue) run(ctx context.Context, j *Job) {
 		return
 	}
 	r.ModelName, r.ModelFingerprint = f.info.Name, f.fingerprint
+	if req.Guidance, err = st.subjectGuidance(r); err != nil {
+		fail(err)
+		return
+	}
 	req.PreviewEvery = PreviewEvery
 	q.mu.Lock()
 	j.Recipe = r

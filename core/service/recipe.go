@@ -31,6 +31,8 @@ type Recipe struct {
 	Width, Height    int
 
 	Control *ControlSettings
+	// Subjects are the OneActor subjects drawn, each at its base word.
+	Subjects []SubjectUse
 }
 
 // ControlSettings is the optional ControlNet conditioning of a job.
@@ -103,20 +105,21 @@ func (r Recipe) request(m ModelInfo) (diffusion.Request, Recipe, error) {
 func (r Recipe) a1111(seed int64) imageio.Recipe {
 	return imageio.Recipe{Prompt: r.Prompt, NegativePrompt: r.Negative, Steps: r.Steps,
 		Sampler: r.Sampler, CFGScale: r.CFG, Seed: seed, Width: r.Width, Height: r.Height,
-		ModelHash: r.ModelFingerprint, Model: r.ModelName}
+		ModelHash: r.ModelFingerprint, Model: r.ModelName, Extra: subjectFields(r.Subjects)}
 }
 
 // stored is the library form of one image of the recipe.
 func (r Recipe) stored(seed int64) storage.Recipe {
 	return storage.Recipe{Model: r.ModelFingerprint, ModelName: r.ModelName, Prompt: r.Prompt,
 		Negative: r.Negative, Seed: seed, Steps: r.Steps, Sampler: r.Sampler, CFG: r.CFG,
-		Width: r.Width, Height: r.Height}
+		Width: r.Width, Height: r.Height, Subjects: storedSubjects(r.Subjects)}
 }
 
 // recipeFromStored is the reverse of stored (one image, N = 1).
 func recipeFromStored(s storage.Recipe) Recipe {
 	r := Recipe{ModelName: s.ModelName, ModelFingerprint: s.Model, Prompt: s.Prompt, Negative: s.Negative,
-		Steps: s.Steps, CFG: s.CFG, Sampler: s.Sampler, Seed: s.Seed, N: 1, Width: s.Width, Height: s.Height}
+		Steps: s.Steps, CFG: s.CFG, Sampler: s.Sampler, Seed: s.Seed, N: 1, Width: s.Width, Height: s.Height,
+		Subjects: subjectUses(s.Subjects)}
 	if s.Control != nil {
 		r.Control = &ControlSettings{Kind: s.Control.Kind, Pose: s.Control.Pose, Scale: s.Control.Scale,
 			Start: s.Control.Start, End: s.Control.End}
@@ -151,7 +154,7 @@ func (r Recipe) Text() string {
 		}
 		s += fmt.Sprintf("\nConditioning: %s, strength %.2f, from %.0f%% to %.0f%% of the steps", c.Kind, c.Scale, c.Start*100, end*100)
 	}
-	return s
+	return s + subjectsText(r.Subjects)
 }
 
 // Samplers are the sampler names the panel offers, A1111 spelling.

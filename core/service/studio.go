@@ -19,6 +19,7 @@ type Studio struct {
 
 	mu     sync.Mutex
 	models map[string]modelFacts // by model ref, filled on first use
+	subj   subjectState          // castings and tokenizers (studio_subjects.go)
 
 	jobs *queue
 

@@ -93,6 +93,69 @@ func (s *Service) MakeSubject(ctx context.Context, lib *storage.Library, req Sub
 	if err != nil {
 		return nil, finish(err)
 	}
+	set := &CastSet{Candidates: cands, LatentH: caster.LatentH, LatentW: caster.LatentW, HShape: caster.HShape()}
+	subj, err := s.tuneAndStore(ctx, lib, job.ID, set, req, onEvent)
+	if err != nil && !errors.Is(err, errStored) {
+		return nil, finish(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return subj, nil
+}
+
+// CastSet is the cast images a subject is tuned from, with the sizes the
+// casting worked at.
+type CastSet struct {
+	Candidates       []oneactor.Candidate
+	LatentH, LatentW int64
+	HShape           []int64 // h's C×H×W
+}
+
+// errStored marks an error of the final store: the job record was already
+// closed by FinishJob, so it must not be finished again.
+var errStored = errors.New("store the subject")
+
+// TuneCast tunes a subject from cast images (candidate req.Target is the
+// subject, the others its auxiliaries) and stores it, under a job record
+// like MakeSubject (a cancel or crash leaves no half subject).
+func (s *Service) TuneCast(ctx context.Context, lib *storage.Library, set *CastSet, req SubjectRequest, onEvent func(SubjectEvent)) (*storage.Subject, error) {
+	if req.Target < 0 || req.Target >= len(set.Candidates) {
+		return nil, fmt.Errorf("target %d: choose one of the %d candidates", req.Target, len(set.Candidates))
+	}
+	if len(set.Candidates) < 2 {
+		return nil, errors.New("a subject needs at least one auxiliary image besides the target")
+	}
+	if req.Tune.Steps == 0 {
+		req.Tune = oneactor.DefaultTune()
+		req.Tune.Templates = nil
+	}
+	job, err := lib.BeginJob("tune", req.Name, "")
+	if err != nil {
+		return nil, err
+	}
+	subj, err := s.tuneAndStore(ctx, lib, job.ID, set, req, onEvent)
+	switch {
+	case err == nil:
+		return subj, nil
+	case errors.Is(err, errStored):
+		return nil, err
+	}
+	state := storage.JobFailed
+	if errors.Is(err, context.Canceled) {
+		state = storage.JobCancelled
+	}
+	if ferr := lib.FinishJob(job.ID, state, err.Error(), nil); ferr != nil {
+		return nil, errors.Join(err, ferr)
+	}
+	return nil, err
+}
+
+// tuneAndStore tunes on set and stores the subject in the transaction that
+// finishes job jobID. Errors before the store leave the job open for the
+// caller to finish; a failed store comes back wrapped in errStored.
+func (s *Service) tuneAndStore(ctx context.Context, lib *storage.Library, jobID string, set *CastSet, req SubjectRequest, onEvent func(SubjectEvent)) (*storage.Subject, error) {
+	cands := set.Candidates
 	data := &oneactor.SubjectData{BaseWord: req.BaseWord, Target: cands[req.Target].Sample}
 	for i, c := range cands {
 		if i != req.Target {
@@ -101,15 +164,15 @@ func (s *Service) MakeSubject(ctx context.Context, lib *storage.Library, req Sub
 	}
 	e, err := s.Engine(req.Model)
 	if err != nil {
-		return nil, finish(err)
+		return nil, err
 	}
 	if req.Tune.Templates == nil && e.Model.CaptionTemplates != nil {
 		req.Tune.Templates = e.Model.CaptionTemplates
 	}
 	rt, _ := s.Runtime()
-	tuner, err := oneactor.NewTuner(ctx, rt, e, caster.LatentH, caster.LatentW, caster.HShape(), req.Tune, filepath.Join(s.cfg.DataDir, "cache", "grad"))
+	tuner, err := oneactor.NewTuner(ctx, rt, e, set.LatentH, set.LatentW, set.HShape, req.Tune, filepath.Join(s.cfg.DataDir, "cache", "grad"))
 	if err != nil {
-		return nil, finish(err)
+		return nil, err
 	}
 	defer tuner.Close()
 	curve, err := tuner.Run(ctx, data, func(p oneactor.Progress) {
@@ -118,25 +181,25 @@ func (s *Service) MakeSubject(ctx context.Context, lib *storage.Library, req Sub
 		}
 	})
 	if err != nil {
-		return nil, finish(err)
+		return nil, err
 	}
 	tar, aver, err := tuner.Offsets(ctx, rt, data)
 	if err != nil {
-		return nil, finish(err)
+		return nil, err
 	}
 	fp, err := e.Model.Fingerprint()
 	if err != nil {
-		return nil, finish(err)
+		return nil, err
 	}
 	subj := &storage.Subject{Name: req.Name, BaseWord: req.BaseWord, BasePrompt: req.BasePrompt, ModelFingerprint: fp,
 		DeltaTar: tar, DeltaAver: aver, LossCurve: toFloats(curve),
 		Tuning: storage.TuningSettings{Steps: req.Tune.Steps, LR: req.Tune.LR, Beta1: req.Tune.Beta1, Beta2: req.Tune.Beta2,
 			WeightDecay: req.Tune.WeightDecay, Lambda1: req.Tune.Lambda1, Lambda2: req.Tune.Lambda2, Seed: int64(req.Tune.Seed),
 			CastSteps: oneactor.CastSteps, CastCFG: oneactor.CastCFG, CastSampler: "euler"}}
-	latShape := []int{int(e.Model.LatentChannels), int(caster.LatentH), int(caster.LatentW)}
-	hs := caster.HShape()
+	latShape := []int{int(e.Model.LatentChannels), int(set.LatentH), int(set.LatentW)}
+	hs := set.HShape
 	hShape := []int{int(hs[0]), int(hs[1]), int(hs[2])}
-	err = lib.FinishJob(job.ID, storage.JobDone, "", func(tx *storage.Tx) error {
+	err = lib.FinishJob(jobID, storage.JobDone, "", func(tx *storage.Tx) error {
 		put := func(c oneactor.Candidate) (storage.SubjectImage, error) {
 			var png bytes.Buffer
 			if err := imageio.EncodePNG(&png, c.Image); err != nil {
@@ -191,7 +254,7 @@ func (s *Service) MakeSubject(ctx context.Context, lib *storage.Library, req Sub
 		return tx.PutSubject(subj)
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errStored, err)
 	}
 	return subj, nil
 }
