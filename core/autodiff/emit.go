@@ -197,3 +197,41 @@ func saveAndOpen(rt *ort.Runtime, m *onnx.Model, dir string) (*ort.Session, erro
 	}
 	return rt.NewSession(filepath.Clean(f.Name()), ort.SessionOptions{Provider: ort.ProviderCPU, OptLevel: ort.OptDisabled})
 }
+
+// zeroValue is ConstantOfShape's value attribute for a zero of type dt
+// (without it the op fills float32 zeros).
+func zeroValue(dt onnx.DataType) *onnxpb.AttributeProto {
+	var t *onnxpb.TensorProto
+	switch dt {
+	case onnx.Float16:
+		t = onnx.TensorFloat16("value", []int64{1}, []float32{0})
+	case onnx.Double:
+		t = onnx.TensorFloat64("value", []int64{1}, []float64{0})
+	default:
+		t = onnx.TensorFloat32("value", []int64{1}, []float32{0})
+	}
+	return &onnxpb.AttributeProto{Name: proto.String("value"), Type: onnxpb.AttributeProto_TENSOR.Enum(), T: t}
+}
+
+// floatConstOf is a constant of type dt (float32 or float64) from float64
+// values computed at compile time.
+func (e *emitter) floatConstOf(base string, dt onnx.DataType, dims []int64, v []float64) string {
+	name := e.fresh(base)
+	if dt == onnx.Double {
+		e.g.Initializer = append(e.g.Initializer, onnx.TensorFloat64(name, dims, v))
+	} else {
+		f := make([]float32, len(v))
+		for i, x := range v {
+			f[i] = float32(x)
+		}
+		if dt == onnx.Float16 {
+			e.g.Initializer = append(e.g.Initializer, onnx.TensorFloat16(name, dims, f))
+		} else {
+			dt = onnx.Float
+			e.g.Initializer = append(e.g.Initializer, onnx.TensorFloat32(name, dims, f))
+		}
+	}
+	e.sh.Dims[name] = dims
+	e.sh.Types[name] = dt
+	return name
+}

@@ -432,24 +432,23 @@ func splitGrad(c *ruleCtx) ([]string, error) {
 
 func sliceGrad(c *ruleCtx) ([]string, error) {
 	xd := c.dims(c.in(0))
+	yd := c.dims(c.out(0))
 	var starts, ends, axes, steps []int64
 	var err error
-	if c.opset >= 10 {
-		if starts, err = c.constValues(1); err != nil {
+	if starts, err = c.constValues(1); err != nil {
+		return nil, err
+	}
+	if ends, err = c.constValues(2); err != nil {
+		return nil, err
+	}
+	if c.in(3) != "" {
+		if axes, err = c.constValues(3); err != nil {
 			return nil, err
 		}
-		if ends, err = c.constValues(2); err != nil {
+	}
+	if c.in(4) != "" {
+		if steps, err = c.constValues(4); err != nil {
 			return nil, err
-		}
-		if c.in(3) != "" {
-			if axes, err = c.constValues(3); err != nil {
-				return nil, err
-			}
-		}
-		if c.in(4) != "" {
-			if steps, err = c.constValues(4); err != nil {
-				return nil, err
-			}
 		}
 	}
 	if axes == nil {
@@ -457,36 +456,107 @@ func sliceGrad(c *ruleCtx) ([]string, error) {
 			axes = append(axes, int64(i))
 		}
 	}
+	if len(ends) != len(starts) || len(axes) != len(starts) || (steps != nil && len(steps) != len(starts)) {
+		return nil, fmt.Errorf("Slice parameters of different lengths (starts %d, ends %d, axes %d, steps %d)",
+			len(starts), len(ends), len(axes), len(steps))
+	}
+	if onnx.NumElements(yd) == 0 {
+		// Nothing was read: the gradient is zero everywhere.
+		gs := c.grads()
+		gs[0] = c.e.node("ConstantOfShape", xd, c.dt(), []string{c.e.constI64("shape", xd)}, zeroValue(c.dt()))
+		return gs, nil
+	}
+	// Every axis is scattered back on its own: strided axes first (their
+	// own node chain each), then one Pad for all the offsets.
+	g := c.g()
 	pads := make([]int64, 2*len(xd))
 	for i, a := range axes {
 		if a < 0 {
 			a += int64(len(xd))
 		}
+		if a < 0 || a >= int64(len(xd)) {
+			return nil, fmt.Errorf("Slice axis %d out of range for rank %d", axes[i], len(xd))
+		}
 		step := int64(1)
 		if steps != nil {
 			step = steps[i]
 		}
-		if step != 1 {
-			return nil, fmt.Errorf("Slice with step %d is not supported", step)
-		}
 		n := xd[a]
-		s, e := clampIndex(starts[i], n), clampIndex(ends[i], n)
-		if e < s {
-			e = s
+		first, k, err := sliceRange(starts[i], ends[i], step, n)
+		if err != nil {
+			return nil, err
 		}
-		pads[a] = s
-		pads[int(a)+len(xd)] = n - e
+		if k != yd[a] {
+			return nil, fmt.Errorf("Slice on axis %d: computed %d elements, ONNX Runtime produced %d", a, k, yd[a])
+		}
+		lo, stride := first, step
+		if step < 0 {
+			// Reverse the gradient along the axis so that it runs in
+			// increasing index order from the lowest element read.
+			lo, stride = first+(k-1)*step, -step
+			gd := c.dims(g)
+			g = c.e.node("Slice", gd, c.dt(), []string{g, c.e.constI64("starts", []int64{-1}),
+				c.e.constI64("ends", []int64{math.MinInt64}), c.e.constI64("axes", []int64{a}), c.e.constI64("steps", []int64{-1})})
+		}
+		span := k
+		if stride > 1 && k > 1 {
+			// Interleave stride−1 zeros after every element: [.., k, ..] →
+			// [.., k, 1, ..] → pad to [.., k, stride, ..] → [.., k·stride, ..],
+			// then drop the zeros that run past the last element read.
+			gd := c.dims(g)
+			u := slices.Insert(slices.Clone(gd), int(a)+1, 1)
+			g = c.reshape(g, u)
+			pd := make([]int64, 2*len(u))
+			pd[int(a)+1+len(u)] = stride - 1
+			wide := slices.Clone(u)
+			wide[a+1] = stride
+			g = c.e.node("Pad", wide, c.dt(), []string{g, c.e.constI64("pads", pd)})
+			flat := slices.Clone(gd)
+			flat[a] = k * stride
+			g = c.reshape(g, flat)
+			span = (k-1)*stride + 1
+			cut := slices.Clone(flat)
+			cut[a] = span
+			g = c.e.node("Slice", cut, c.dt(), []string{g, c.e.constI64("starts", []int64{0}),
+				c.e.constI64("ends", []int64{span}), c.e.constI64("axes", []int64{a})})
+		}
+		pads[a] = lo
+		pads[int(a)+len(xd)] = n - lo - span
 	}
 	gs := c.grads()
-	gs[0] = c.e.node("Pad", xd, c.dt(), []string{c.g(), c.e.constI64("pads", pads)})
+	if slices.ContainsFunc(pads, func(p int64) bool { return p != 0 }) {
+		g = c.e.node("Pad", xd, c.dt(), []string{g, c.e.constI64("pads", pads)})
+	}
+	gs[0] = g
 	return gs, nil
 }
 
-func clampIndex(v, n int64) int64 {
-	if v < 0 {
-		v += n
+// sliceRange applies ONNX Slice's rules to one axis of size n: negative
+// indices count from the end, starts and ends clamp to the axis (to [0, n]
+// for positive steps, [0, n−1] and [−1, n−1] for negative ones). It returns
+// the first index read and how many elements are read.
+func sliceRange(start, end, step, n int64) (first, count int64, err error) {
+	if step == 0 {
+		return 0, 0, fmt.Errorf("Slice step 0")
 	}
-	return max(0, min(v, n))
+	if start < 0 {
+		start += n
+	}
+	if end < 0 {
+		end += n
+	}
+	if step > 0 {
+		start, end = max(0, min(start, n)), max(0, min(end, n))
+		if end <= start {
+			return start, 0, nil
+		}
+		return start, (end - start + step - 1) / step, nil
+	}
+	start, end = max(0, min(start, n-1)), max(-1, min(end, n-1))
+	if start <= end {
+		return start, 0, nil
+	}
+	return start, (start - end - step - 1) / -step, nil
 }
 
 func gatherGrad(c *ruleCtx) ([]string, error) {

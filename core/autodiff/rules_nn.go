@@ -2,7 +2,6 @@ package autodiff
 
 import (
 	"fmt"
-	"math"
 	"slices"
 )
 
@@ -260,93 +259,4 @@ func convTransposeGrad(c *ruleCtx) ([]string, error) {
 		attrInts("strides", a.strides...), attrInts("pads", a.pads...), attrInts("dilations", a.dil...),
 		attrInt("group", a.group))
 	return gs, nil
-}
-
-// resizeGrad handles nearest-neighbour upsampling by integer factors (the
-// UNet's upsamplers): each input pixel feeds a block of output pixels, so
-// its gradient is the block's sum.
-func resizeGrad(c *ruleCtx) ([]string, error) {
-	mode := "nearest"
-	if m := attr(c.n, "mode"); m != nil {
-		mode = string(m.GetS())
-	}
-	if mode != "nearest" {
-		return nil, fmt.Errorf("Resize mode %q is not supported (nearest only)", mode)
-	}
-	coord := "half_pixel"
-	if a := attr(c.n, "coordinate_transformation_mode"); a != nil {
-		coord = string(a.GetS())
-	}
-	nearest := "round_prefer_floor"
-	if a := attr(c.n, "nearest_mode"); a != nil {
-		nearest = string(a.GetS())
-	}
-	if c.n.GetOpType() == "Upsample" {
-		coord, nearest = "asymmetric", "floor"
-	}
-	xd, yd := c.dims(c.in(0)), c.dims(c.out(0))
-	split := []int64{}
-	var sumAxes []int64
-	for i := range xd {
-		if yd[i]%xd[i] != 0 {
-			return nil, fmt.Errorf("Resize by a non-integer factor (%d → %d) is not supported", xd[i], yd[i])
-		}
-		s := yd[i] / xd[i]
-		if s > 1 && !blockMapping(coord, nearest, xd[i], yd[i]) {
-			return nil, fmt.Errorf("Resize with %s/%s does not map blocks of %d", coord, nearest, s)
-		}
-		split = append(split, xd[i])
-		if s > 1 {
-			split = append(split, s)
-			sumAxes = append(sumAxes, int64(len(split)-1))
-		}
-	}
-	gs := c.grads()
-	g := c.reshape(c.g(), split)
-	if len(sumAxes) > 0 {
-		g = reduce(c.e, "ReduceSum", g, sumAxes, false, xd)
-	}
-	gs[0] = c.reshape(g, xd)
-	return gs, nil
-}
-
-// blockMapping checks that output index i reads input index ⌊i/s⌋ under the
-// given ONNX coordinate and rounding modes.
-func blockMapping(coord, nearest string, in, out int64) bool {
-	s := float64(out) / float64(in)
-	for i := int64(0); i < out; i++ {
-		var x float64
-		switch coord {
-		case "asymmetric":
-			x = float64(i) / s
-		case "half_pixel", "pytorch_half_pixel":
-			x = (float64(i)+0.5)/s - 0.5
-		case "tf_half_pixel_for_nn":
-			x = (float64(i) + 0.5) / s
-		case "align_corners":
-			if out == 1 {
-				x = 0
-			} else {
-				x = float64(i) * float64(in-1) / float64(out-1)
-			}
-		default:
-			return false
-		}
-		var r float64
-		switch nearest {
-		case "floor":
-			r = math.Floor(x)
-		case "ceil":
-			r = math.Ceil(x)
-		case "round_prefer_ceil":
-			r = math.Floor(x + 0.5)
-		default: // round_prefer_floor
-			r = math.Ceil(x - 0.5)
-		}
-		r = math.Max(0, math.Min(float64(in-1), r))
-		if int64(r) != i*in/out {
-			return false
-		}
-	}
-	return true
 }
