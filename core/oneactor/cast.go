@@ -113,12 +113,19 @@ func (c *Caster) HShape() []int64 { return c.hm.Shape[1:] }
 // Candidates generates n images of the base prompt (seeds seed…seed+n−1)
 // and keeps each one's latents and h (conditional row, last step).
 func (c *Caster) Candidates(ctx context.Context, basePrompt string, seed uint64, n int, onEvent func(diffusion.Event)) ([]Candidate, error) {
+	return c.CandidatesFrom(ctx, basePrompt, seed, n, nil, onEvent)
+}
+
+// CandidatesFrom is Candidates starting from the given initial noise
+// (n×C×h×w, unit variance) instead of the seeds' — for reproducing another
+// implementation's candidates; nil means the seeds' noise.
+func (c *Caster) CandidatesFrom(ctx context.Context, basePrompt string, seed uint64, n int, noise []float32, onEvent func(diffusion.Event)) ([]Candidate, error) {
 	c.eng.SetUNetFile(c.hm.File)
 	defer c.eng.SetUNetFile("")
 	size := int(c.LatentH * c.eng.Model.Factor)
 	res, err := c.eng.Generate(ctx, diffusion.Request{Prompt: basePrompt, Steps: CastSteps, CFG: CastCFG,
 		Sampler: schedule.Euler, Seed: seed, N: n, Width: size, Height: size,
-		Capture: &diffusion.Capture{Output: c.hm.Output, Row: 1}}, onEvent)
+		Noise: noise, Capture: &diffusion.Capture{Output: c.hm.Output, Row: 1}}, onEvent)
 	if err != nil {
 		return nil, err
 	}
