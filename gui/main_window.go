@@ -40,6 +40,7 @@ type MainView struct {
 	centre  *fyne.Container
 	tabs    *container.AppTabs
 	status  *widget.Label
+	undo    *undoBar
 
 	settings *SettingsView // the last settings opened (for tests)
 
@@ -72,6 +73,7 @@ func (v *MainView) open(st *service.Studio) {
 	v.status.Truncation = fyne.TextTruncateEllipsis
 	v.gallery = NewGalleryView(st, v.openItem)
 	v.viewer = NewViewer(v)
+	v.undo = newUndoBar(v)
 	v.refs = NewReferencesView(st, v)
 	v.cond = NewConditioningPanel(v)
 	v.panel = NewGeneratePanel(st, v)
@@ -90,7 +92,7 @@ func (v *MainView) open(st *service.Studio) {
 	v.leftSplit.SetOffset(p.FloatWithFallback(prefLeftSplit, 0.16))
 
 	v.win.SetContent(container.NewBorder(container.NewVBox(container.NewPadded(header), widget.NewSeparator()),
-		container.NewBorder(widget.NewSeparator(), nil, nil, nil, v.status), nil, nil, v.leftSplit))
+		container.NewBorder(widget.NewSeparator(), nil, nil, v.undo.Object(), v.status), nil, nil, v.leftSplit))
 	v.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) {
 		var paths []string
 		for _, u := range uris {

@@ -5,11 +5,13 @@ import (
 )
 
 // addShortcuts binds the keyboard: Ctrl+Enter generates, Esc cancels the
-// running job (or leaves the viewer), Delete removes the viewed picture.
+// running job (or leaves the viewer), Delete removes the viewed picture
+// (with undo), Ctrl+Z undoes the last delete.
 // The prompt entries pass Ctrl+Enter and Esc on themselves (promptEntry).
 func (v *MainView) addShortcuts() {
 	c := v.win.Canvas()
 	c.AddShortcut(generateShortcut, func(fyne.Shortcut) { v.panel.Generate() })
+	c.AddShortcut(&fyne.ShortcutUndo{}, func(fyne.Shortcut) { v.undo.Undo() })
 	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
 		switch k.Name {
 		case fyne.KeyEscape:
@@ -20,7 +22,7 @@ func (v *MainView) addShortcuts() {
 			}
 		case fyne.KeyDelete:
 			if v.viewerOpen() {
-				v.viewer.ConfirmDelete()
+				v.viewer.Delete()
 			}
 		}
 	})

@@ -3,6 +3,7 @@ package gui
 import (
 	"fmt"
 	"image"
+	"path/filepath"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -31,8 +32,12 @@ type Viewer struct {
 	copyBtn  *widget.Button
 	reuseBtn *widget.Button
 	export   *widget.Button
+	folder   *widget.Button
 	delete   *widget.Button
 	root     fyne.CanvasObject
+
+	// opener shows a folder in the file manager (openFolder; tests swap it).
+	opener func(dir string) error
 }
 
 // Zoom choices.
@@ -43,7 +48,7 @@ const (
 
 // NewViewer builds the viewer of the main view m.
 func NewViewer(m *MainView) *Viewer {
-	v := &Viewer{main: m}
+	v := &Viewer{main: m, opener: openFolder}
 	v.img = canvas.NewImageFromImage(nil)
 	v.img.FillMode = canvas.ImageFillContain
 	v.picture = container.NewStack(v.img)
@@ -55,7 +60,8 @@ func NewViewer(m *MainView) *Viewer {
 	v.copyBtn = widget.NewButtonWithIcon("Copy prompt", theme.ContentCopyIcon(), v.copyPrompt)
 	v.reuseBtn = widget.NewButtonWithIcon("Reuse settings", theme.MediaReplayIcon(), v.reuse)
 	v.export = widget.NewButtonWithIcon("Export PNG…", theme.DocumentSaveIcon(), v.exportDialog)
-	v.delete = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), v.ConfirmDelete)
+	v.folder = widget.NewButtonWithIcon("Open folder", theme.FolderOpenIcon(), v.OpenFolder)
+	v.delete = widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), v.Delete)
 	v.delete.Importance = widget.DangerImportance
 	v.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	v.title.Truncation = fyne.TextTruncateEllipsis
@@ -63,7 +69,7 @@ func NewViewer(m *MainView) *Viewer {
 	v.recipe.Wrapping = fyne.TextWrapWord
 	v.recipe.Selectable = true
 	bar := container.NewHBox(back, widget.NewSeparator(), v.zoom)
-	actions := container.NewHBox(v.favBtn, v.copyBtn, v.reuseBtn, v.export, v.delete)
+	actions := container.NewHBox(v.favBtn, v.copyBtn, v.reuseBtn, v.export, v.folder, v.delete)
 	details := container.NewVBox(widget.NewSeparator(), v.title, container.NewHScroll(actions), v.recipe)
 	v.root = container.NewBorder(container.NewPadded(bar), details, nil, nil, v.picture)
 	return v
@@ -217,35 +223,36 @@ func exportName(it service.Item) string {
 	return fmt.Sprintf("oneactor-%s-%d.png", it.Time.Local().Format("20060102-150405"), it.Recipe.Seed)
 }
 
-// ConfirmDelete asks, then deletes the shown item.
-func (v *Viewer) ConfirmDelete() {
+// Delete deletes the shown item with undo: the viewer goes back to the
+// gallery and a notice offers Undo for a while.
+func (v *Viewer) Delete() {
 	if v.item.ID == "" {
 		return
 	}
-	it := v.item
-	dialog.ShowConfirm("Delete this picture?", "It is removed from your library. This cannot be undone.", func(ok bool) {
-		if ok {
-			v.deleteItem(it)
-		}
-	}, v.main.win)
+	v.main.undo.Delete(v.item)
 }
 
-func (v *Viewer) deleteItem(it service.Item) {
+// OpenFolder writes the shown picture as a PNG into the pictures folder
+// (once) and shows that folder in the file manager.
+func (v *Viewer) OpenFolder() {
+	it := v.item
+	if it.ID == "" {
+		return
+	}
+	st, open := v.main.studio, v.opener
 	go func() {
-		err := v.main.studio.Delete(it.ID)
+		path, err := st.PictureFile(it.ID)
+		if err != nil {
+			onUI(func() { v.main.ShowError("The picture could not be written to a file", err) })
+			return
+		}
+		err = open(filepath.Dir(path))
 		onUI(func() {
 			if err != nil {
-				v.main.ShowError("The picture could not be deleted", err)
+				v.main.ShowError("The folder could not be opened", fmt.Errorf("%w.\n\nThe picture is saved as %s", err, path))
 				return
 			}
-			v.main.gallery.Remove(it.ID)
-			if it.Reference {
-				v.main.refs.Reload()
-			}
-			if v.item.ID == it.ID {
-				v.main.closeViewer()
-			}
-			v.main.Notify("Deleted")
+			v.main.Notify("Showing the folder of " + path)
 		})
 	}()
 }

@@ -1,0 +1,177 @@
+package gui
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/oneactor/oneactor-desktop/core/service"
+)
+
+// viewAndDelete opens item k of the gallery in the viewer and deletes it
+// with the viewer's button.
+func viewAndDelete(t *testing.T, v *MainView, k int) service.Item {
+	t.Helper()
+	ui(func() { v.gallery.grid.Select(k) })
+	it := v.viewer.Item()
+	n := len(v.gallery.Items())
+	ui(func() { test.Tap(v.viewer.delete) })
+	waitFor(t, func() bool {
+		p, ok := v.undo.Pending()
+		return ok && p.ID == it.ID && len(v.gallery.Items()) == n-1
+	})
+	return it
+}
+
+func TestUndoDeleteRestoresPictureRecipeAndFavourite(t *testing.T) {
+	v, _ := testMain(t)
+	items := generated(t, v, "a green frog", 3)
+	if err := v.studio.SetFavourite(items[1].ID, true); err != nil {
+		t.Fatal(err)
+	}
+	ui(func() { v.gallery.Reload() })
+	waitFor(t, func() bool { return v.gallery.Items()[1].Favourite })
+	want, _ := v.studio.Image(items[1].ID)
+
+	gone := viewAndDelete(t, v, 1)
+	if gone.ID != items[1].ID || v.viewerOpen() {
+		t.Fatalf("deleted %s, viewer open %v", gone.ID, v.viewerOpen())
+	}
+	for _, it := range v.gallery.Items() {
+		if it.ID == gone.ID {
+			t.Fatal("the deleted picture is still in the gallery")
+		}
+	}
+	ui(func() { test.Tap(v.undo.btn) })
+	waitFor(t, func() bool { return len(v.gallery.Items()) == 3 && !v.undo.root.Visible() })
+	back := v.gallery.Items()[1]
+	if back.ID != gone.ID || !back.Favourite || back.Recipe.Prompt != "a green frog" || back.Recipe.Seed != gone.Recipe.Seed {
+		t.Fatalf("after undo: %+v", back)
+	}
+	got, err := v.studio.Image(back.ID)
+	if err != nil || !samePixels(got, want) {
+		t.Fatalf("the picture did not come back whole (%v)", err)
+	}
+	if !strings.Contains(v.status.Text, "back") {
+		t.Errorf("status %q", v.status.Text)
+	}
+
+	// Ctrl+Z undoes too (when no entry has the focus).
+	gone = viewAndDelete(t, v, 0)
+	ui(func() { v.win.Canvas().Unfocus() })
+	ui(func() { v.win.Canvas().(fyne.Shortcutable).TypedShortcut(&fyne.ShortcutUndo{}) })
+	waitFor(t, func() bool { return len(v.gallery.Items()) == 3 })
+}
+
+func TestANewDeleteOrTheTimeoutMakesTheLastOneFinal(t *testing.T) {
+	v, _ := testMain(t)
+	generated(t, v, "a blue boat", 3)
+	first := viewAndDelete(t, v, 0)
+	second := viewAndDelete(t, v, 0)
+	// Only the latest delete can be undone; the first is final now.
+	waitFor(t, func() bool { _, err := v.studio.Item(first.ID); return err != nil })
+	if _, err := v.studio.Item(second.ID); err != nil {
+		t.Fatalf("the pending delete was made final too early: %v", err)
+	}
+
+	old := undoWindow
+	undoWindow = 50 * time.Millisecond
+	defer func() { undoWindow = old }()
+	third := viewAndDelete(t, v, 0)
+	waitFor(t, func() bool {
+		_, err2 := v.studio.Item(second.ID)
+		_, err3 := v.studio.Item(third.ID)
+		return err2 != nil && err3 != nil && !v.undo.root.Visible()
+	})
+	if ids, _ := v.studio.Trashed(); len(ids) != 0 {
+		t.Fatalf("still pending: %v", ids)
+	}
+	ui(func() { v.undo.Undo() }) // nothing to undo: no effect
+	if len(v.gallery.Items()) != 0 {
+		t.Fatalf("gallery %d", len(v.gallery.Items()))
+	}
+}
+
+func TestClosingTheWindowFinishesAPendingDelete(t *testing.T) {
+	v, _ := testMain(t)
+	generated(t, v, "a red kite", 1)
+	gone := viewAndDelete(t, v, 0)
+	dir := v.backend.DataDir()
+	ui(func() { v.win.Close() })
+	st, err := service.New(service.Config{DataDir: dir}).OpenStudio()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Item(gone.ID); err == nil {
+		t.Fatal("the pending delete survived closing the window")
+	}
+}
+
+func TestOpenContainingFolder(t *testing.T) {
+	v, _ := testMain(t)
+	items := generated(t, v, "a white swan", 1)
+	var opened []string
+	v.viewer.opener = func(dir string) error { opened = append(opened, dir); return nil }
+	ui(func() { v.gallery.grid.Select(0) })
+	ui(func() { test.Tap(v.viewer.folder) })
+	waitFor(t, func() bool { return strings.Contains(v.status.Text, "Showing the folder") })
+	if len(opened) != 1 || opened[0] != v.studio.PicturesDir() {
+		t.Fatalf("opened %v, want %s", opened, v.studio.PicturesDir())
+	}
+	files, _ := filepath.Glob(filepath.Join(opened[0], "*.png"))
+	if len(files) != 1 || !strings.Contains(filepath.Base(files[0]), "seed") {
+		t.Fatalf("files %v", files)
+	}
+	if !strings.Contains(v.status.Text, files[0]) {
+		t.Errorf("status %q", v.status.Text)
+	}
+	// Again: the same file, shown again.
+	ui(func() { test.Tap(v.viewer.folder) })
+	waitFor(t, func() bool { return len(opened) == 2 })
+	if again, _ := filepath.Glob(filepath.Join(opened[0], "*.png")); len(again) != 1 {
+		t.Fatalf("files after a second open %v", again)
+	}
+	_ = items
+
+	// Without xdg-open the dialog says so and where the picture is.
+	v.viewer.opener = openFolder
+	t.Setenv("PATH", t.TempDir())
+	ui(func() { test.Tap(v.viewer.folder) })
+	waitFor(t, func() bool { return topOverlay(v.win) != nil })
+	text := overlayText(v.win)
+	if !strings.Contains(text, "The folder could not be opened") || !strings.Contains(text, "xdg-open is not installed") || !strings.Contains(text, files[0]) {
+		t.Fatalf("dialog %q", text)
+	}
+}
+
+func TestOpenFolderRunsXdgOpen(t *testing.T) {
+	bin := t.TempDir()
+	log := filepath.Join(t.TempDir(), "args")
+	script := "#!/bin/sh\necho \"$@\" > " + log + "\n"
+	if err := os.WriteFile(filepath.Join(bin, "xdg-open"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	if err := openFolder("/some/folder"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(log); strings.TrimSpace(string(got)) != "/some/folder" {
+		t.Fatalf("xdg-open got %q", got)
+	}
+	// A failing xdg-open is reported with what it said.
+	os.WriteFile(filepath.Join(bin, "xdg-open"), []byte("#!/bin/sh\necho 'no method available for opening' >&2\nexit 3\n"), 0o755)
+	if err := openFolder("/x"); err == nil || !strings.Contains(err.Error(), "no method available") {
+		t.Fatalf("failing xdg-open: %v", err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	if err := openFolder("/x"); !errors.Is(err, errNoOpener) {
+		t.Fatalf("missing xdg-open: %v", err)
+	}
+}
