@@ -64,6 +64,9 @@ type Result struct {
 	Grads map[string]string
 	// ForwardNodes and BackwardNodes count the nodes of each pass.
 	ForwardNodes, BackwardNodes int
+	// Shapes covers the forward values and everything the backward pass
+	// added (nil when the build came from the cache).
+	Shapes *Shapes `json:"-"`
 }
 
 // GradName is the output name of the gradient of value v.
@@ -310,6 +313,7 @@ func Compile(m *onnx.Model, sh *Shapes, opt Options) (*Result, error) {
 	res.ForwardNodes = forwardNodes
 	res.BackwardNodes = len(g.GetNode()) - forwardNodes
 	res.Model = &onnx.Model{Proto: mp, Dir: m.Dir}
+	res.Shapes = sh
 	return res, nil
 }
 

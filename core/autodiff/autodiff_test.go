@@ -55,10 +55,12 @@ func ints(b *onnx.Builder, name string, v ...int64) string {
 	return b.Initializer(onnx.TensorInt64(name, []int64{int64(len(v))}, v))
 }
 
-func runCase(t *testing.T, rt *ort.Runtime, c opCase) {
+func runCase(t *testing.T, rt *ort.Runtime, c opCase) { t.Helper(); runCaseOpset(t, rt, 17, c) }
+
+func runCaseOpset(t *testing.T, rt *ort.Runtime, opset int64, c opCase) {
 	t.Helper()
 	r := rand.New(rand.NewSource(int64(len(c.name)) * 7919))
-	b := onnx.NewBuilder(c.name, 17)
+	b := onnx.NewBuilder(c.name, opset)
 	feeds := ort.Feeds{}
 	for _, in := range c.in {
 		dims := make([]any, len(in.dims))

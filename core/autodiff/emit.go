@@ -235,3 +235,7 @@ func (e *emitter) floatConstOf(base string, dt onnx.DataType, dims []int64, v []
 	e.sh.Types[name] = dt
 	return name
 }
+
+func attrString(name, v string) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(v)}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
@@ -194,8 +195,86 @@ func TestOpGradientsMore(t *testing.T) {
 			return b.Node("Mul", []string{s, weight(b, r, "w", 3)})
 		}},
 	)
+	einsum := func(name, eq string, ins ...input) opCase {
+		var wrt []string
+		for _, in := range ins {
+			wrt = append(wrt, in.name)
+		}
+		return opCase{name: "einsum-" + name, in: ins, wrt: wrt, build: func(b *onnx.Builder, r *rand.Rand) string {
+			y := b.Node("Einsum", wrt, onnx.AttrString("equation", eq))
+			if strings.HasSuffix(eq, "->") {
+				// A rank-0 result goes out as [1]: the binding cannot
+				// take a scalar output of undeclared shape.
+				y = b.Node("Reshape", []string{y, ints(b, "one", 1)})
+			}
+			return y
+		}}
+	}
+	in := func(name string, dims ...int64) input { return input{name: name, dims: dims} }
+	cases = append(cases,
+		einsum("matmul", "ij,jk->ik", in("a", 3, 4), in("b", 4, 5)),
+		einsum("batched-attention", "bhqd,bhkd->bhqk", in("q", 2, 2, 3, 4), in("k", 2, 2, 5, 4)),
+		einsum("implicit-output", "ik,kj", in("a", 3, 4), in("b", 4, 2)),
+		einsum("outer", "i,j->ij", in("u", 3), in("v", 4)),
+		einsum("dot-to-scalar", "i,i->", in("u", 5), in("v", 5)),
+		// k is summed over a alone: its gradient is broadcast along k.
+		einsum("private-sum", "ijk,jl->il", in("a", 2, 3, 4), in("b", 3, 2)),
+		einsum("uppercase-and-spaces", "Ab, bC -> CA", in("a", 3, 2), in("b", 2, 4)),
+		einsum("three-operands", "ij,jk,kl->il", in("a", 2, 3), in("b", 3, 4), in("c", 4, 2)),
+		einsum("transpose", "ijk->kij", in("a", 2, 3, 4)),
+		einsum("sum-axes", "ijk->j", in("a", 2, 3, 4)),
+		einsum("sum-all", "ij->", in("a", 3, 4)),
+		einsum("identity", "ij->ij", in("a", 3, 4)),
+	)
+	cases = append(cases,
+		opCase{name: "convtranspose-weight-bias-stride-pad-outpad", in: []input{in("x", 2, 4, 4, 5), in("w", 4, 3, 3, 3), in("bias", 3)},
+			wrt: []string{"x", "w", "bias"}, build: func(b *onnx.Builder, r *rand.Rand) string {
+				return b.Node("ConvTranspose", []string{"x", "w", "bias"}, onnx.AttrInts("strides", 2, 2),
+					onnx.AttrInts("pads", 1, 0, 1, 1), onnx.AttrInts("output_padding", 1, 0))
+			}},
+		opCase{name: "convtranspose-groups-dilation", in: []input{in("x", 1, 4, 5, 4), in("w", 4, 1, 2, 3), in("bias", 2)},
+			wrt: []string{"x", "w", "bias"}, build: func(b *onnx.Builder, r *rand.Rand) string {
+				return b.Node("ConvTranspose", []string{"x", "w", "bias"}, onnx.AttrInts("dilations", 2, 1), onnx.AttrInt("group", 2),
+					onnx.AttrInts("strides", 1, 2))
+			}},
+		opCase{name: "convtranspose-1d-outpad-past-dilation", in: []input{in("x", 2, 3, 6), in("w", 3, 2, 3)},
+			wrt: []string{"x", "w"}, build: func(b *onnx.Builder, r *rand.Rand) string {
+				// output_padding 2 ≥ dilation 1: the weight gradient's
+				// convolution overshoots the kernel and is cut back.
+				return b.Node("ConvTranspose", []string{"x", "w"}, onnx.AttrInts("strides", 3), onnx.AttrInts("output_padding", 2))
+			}},
+	)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { runCase(t, rt, c) })
+	}
+}
+
+// TestOpGradientsGroupNorm covers GroupNormalization at opset 18 (scale and
+// bias per group) and 21 (per channel), which ONNX Runtime runs as the
+// op's function body.
+func TestOpGradientsGroupNorm(t *testing.T) {
+	rt := testRuntime(t)
+	for _, c := range []struct {
+		opset        int64
+		x            []int64
+		groups, npar int64
+	}{
+		{18, []int64{2, 6, 3, 4}, 3, 3},
+		{21, []int64{2, 6, 3, 4}, 3, 6},
+		{21, []int64{2, 4, 5}, 2, 4},    // rank 3
+		{21, []int64{1, 4, 2, 2}, 1, 4}, // one group: layer norm over C, H, W
+		{18, []int64{3, 8}, 2, 2},       // rank 2
+	} {
+		name := fmt.Sprintf("opset%d-x%v-groups%d", c.opset, c.x, c.groups)
+		runCaseOpset(t, rt, c.opset, opCase{name: "groupnorm-" + name,
+			in:  []input{{name: "x", dims: c.x}, {name: "s", dims: []int64{c.npar}}, {name: "bb", dims: []int64{c.npar}}},
+			wrt: []string{"x", "s", "bb"},
+			build: func(b *onnx.Builder, r *rand.Rand) string {
+				gn := b.Node("GroupNormalization", []string{"x", "s", "bb"}, onnx.AttrInt("num_groups", c.groups), onnx.AttrFloat("epsilon", 1e-4))
+				// Weighting the output keeps dL/dx from vanishing (the
+				// normalisation removes the mean of any uniform gradient).
+				return b.Node("Mul", []string{gn, weight(b, r, "w", c.x...)})
+			}})
 	}
 }
 

@@ -193,6 +193,8 @@ var rules = map[string]rule{
 	"BatchNormalization":    batchNormGrad,
 	"Resize":                resizeGrad,
 	"Upsample":              resizeGrad,
+	"Einsum":                einsumGrad,
+	"GroupNormalization":    groupNormGrad,
 }
 
 func passThrough(c *ruleCtx) ([]string, error) {

@@ -3,6 +3,8 @@ package autodiff
 import (
 	"fmt"
 	"slices"
+
+	"github.com/oneactor/oneactor-desktop/core/onnx"
 )
 
 // normBackward is the gradient of x̂ = (x − mean)/√(var + ε) through the
@@ -245,18 +247,94 @@ func convWeightGrad(c *ruleCtx, x, g string, xd, wd, yd []int64, a convAttrs) (s
 	return c.e.node("Concat", wd, c.dt(), parts, attrInt("axis", 0)), nil
 }
 
+// convTransposeGrad: ConvTranspose(X, W) is the adjoint of Conv(·, W) with
+// the same strides, pads, dilations and groups, so ⟨G, ConvTranspose(X, W)⟩
+// = ⟨Conv(G, W), X⟩. Hence dX = Conv(G, W), and dW is the weight gradient of
+// that Conv with G as its input and X as its output gradient.
 func convTransposeGrad(c *ruleCtx) ([]string, error) {
-	if c.need[1] || (len(c.need) > 2 && c.need[2]) {
-		return nil, fmt.Errorf("ConvTranspose weight and bias gradients are not supported (data gradient only)")
-	}
-	xd := c.dims(c.in(0))
+	x, w := c.in(0), c.in(1)
+	xd, wd, yd := c.dims(x), c.dims(w), c.dims(c.out(0))
 	a, err := readConvAttrs(c, len(xd)-2)
 	if err != nil {
 		return nil, err
 	}
+	if attr(c.n, "output_shape") != nil {
+		return nil, fmt.Errorf("ConvTranspose with output_shape is not supported (export with explicit pads and output_padding)")
+	}
+	g := c.g()
 	gs := c.grads()
-	gs[0] = c.e.node("Conv", xd, c.dt(), []string{c.g(), c.in(1)},
-		attrInts("strides", a.strides...), attrInts("pads", a.pads...), attrInts("dilations", a.dil...),
-		attrInt("group", a.group))
+	if c.need[0] {
+		gs[0] = c.e.node("Conv", xd, c.dt(), []string{g, w},
+			attrInts("strides", a.strides...), attrInts("pads", a.pads...), attrInts("dilations", a.dil...),
+			attrInt("group", a.group))
+	}
+	if c.need[1] {
+		gw, err := convWeightGrad(c, g, x, yd, wd, xd, a)
+		if err != nil {
+			return nil, err
+		}
+		gs[1] = gw
+	}
+	if len(gs) > 2 && c.need[2] {
+		axes := []int64{0}
+		for i := 2; i < len(yd); i++ {
+			axes = append(axes, int64(i))
+		}
+		gs[2] = reduce(c.e, "ReduceSum", g, axes, false, c.dims(c.in(2)))
+	}
+	return gs, nil
+}
+
+// groupNormGrad: GroupNormalization (opset 18 and 21) normalises x viewed as
+// [N, G, C/G·spatial] over its last axis. Opset 18 scales and shifts per
+// group (scale, bias: [G]); opset 21 per channel ([C]), like torch's
+// GroupNorm. The statistics' gradient is normBackward's on that view.
+func groupNormGrad(c *ruleCtx) ([]string, error) {
+	x, scale := c.in(0), c.in(1)
+	xd := c.dims(x)
+	if len(xd) < 2 {
+		return nil, fmt.Errorf("GroupNormalization of a rank-%d input", len(xd))
+	}
+	G := attrIntOr(c.n, "num_groups", 0)
+	if G <= 0 || xd[1]%G != 0 {
+		return nil, fmt.Errorf("GroupNormalization: %d groups do not divide %d channels", G, xd[1])
+	}
+	N := xd[0]
+	K := onnx.NumElements(xd) / max(N*G, 1)
+	view := []int64{N, G, K}
+	perChannel := c.opset >= 21
+	if sd := c.dims(scale); len(sd) == 1 && !perChannel && sd[0] != G {
+		return nil, fmt.Errorf("GroupNormalization-18 wants %d group scales, got %d", G, sd[0])
+	}
+	eps := attrFloatOr(c.n, "epsilon", 1e-5)
+	g := c.g()
+	gv := c.reshape(g, view)
+	var gxhat string
+	if perChannel {
+		gxhat = c.reshape(c.op("Mul", xd, g, c.reshape(scale, channelShape(xd))), view)
+	} else {
+		gxhat = c.op("Mul", view, gv, c.reshape(scale, []int64{G, 1}))
+	}
+	gxv, xhatv := normBackward(c, c.reshape(x, view), []int64{2}, eps, func(string) string { return gxhat })
+	gs := c.grads()
+	gs[0] = c.reshape(gxv, xd)
+	chAxes := []int64{0}
+	for a := 2; a < len(xd); a++ {
+		chAxes = append(chAxes, int64(a))
+	}
+	if c.need[1] {
+		if perChannel {
+			gs[1] = reduce(c.e, "ReduceSum", c.op("Mul", xd, g, c.reshape(xhatv, xd)), chAxes, false, c.dims(scale))
+		} else {
+			gs[1] = reduce(c.e, "ReduceSum", c.op("Mul", view, gv, xhatv), []int64{0, 2}, false, c.dims(scale))
+		}
+	}
+	if len(gs) > 2 && c.need[2] {
+		if perChannel {
+			gs[2] = reduce(c.e, "ReduceSum", g, chAxes, false, c.dims(c.in(2)))
+		} else {
+			gs[2] = reduce(c.e, "ReduceSum", gv, []int64{0, 2}, false, c.dims(c.in(2)))
+		}
+	}
 	return gs, nil
 }
