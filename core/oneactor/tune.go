@@ -41,6 +41,11 @@ type TuneConfig struct {
 	Lambda1     float64 // auxiliary rows
 	Lambda2     float64 // average row
 	Flip        bool    // horizontal flips with p = 0.5
+	// LowMemory runs the five rows one UNet call at a time: a fifth of the
+	// retained activations (what lets large UNets tune on small GPUs), at
+	// some speed cost. Otherwise rows are batched whenever the UNet takes a
+	// per-row timestep (or can be made to; see batchTimestep).
+	LowMemory bool
 	Seed        uint64
 	// Templates are the caption templates ({} = base word); nil means
 	// DefaultTemplates.
@@ -70,7 +75,9 @@ type Tuner struct {
 	hShape   ProjectorShape
 	unetGrad *ort.Session
 	unetRes  *autodiff.Built
-	batched  bool                 // all five rows in one UNet call
+	batched  bool // all five rows in one UNet call
+	// RowByRow says why the rows run one per UNet call ("" when batched).
+	RowByRow string
 	captions map[string][]float32 // text encoder outputs per caption
 	proj     *Projector           // batch 4: target + three auxiliaries
 	projFwd  *ort.Session
@@ -117,7 +124,20 @@ func NewTuner(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, laten
 	// All five rows run together when the timestep input has a batch axis;
 	// a rank-0 timestep (one value per call) means one row per call.
 	u := m.UNet
-	t.batched = u.TimestepRank == 1
+	unetPath := filepath.Join(m.Dir, u.Dir, "model.onnx")
+	tsAxis := u.TimestepRank == 1 // the timestep input has a batch axis
+	t.batched = tsAxis && !cfg.LowMemory
+	if cfg.LowMemory {
+		t.RowByRow = "the low-memory setting runs one row per call"
+	} else if !t.batched {
+		// A scalar timestep: try a per-row one (verified against one-row
+		// runs), else keep one row per call.
+		if p, err := batchTimestep(ctx, rt, m, [2]int64{latentH, latentW}, cacheDir); err == nil {
+			unetPath, t.batched, tsAxis = p, true, true
+		} else {
+			t.RowByRow = err.Error()
+		}
+	}
 	rows := int64(1)
 	if t.batched {
 		rows = 5
@@ -128,7 +148,7 @@ func NewTuner(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, laten
 	}
 	t.in[u.Sample] = sample
 	var tsShape []int64
-	if u.TimestepRank == 1 {
+	if tsAxis {
 		tsShape = []int64{rows}
 	}
 	tsType := u.TimestepType
@@ -142,7 +162,6 @@ func NewTuner(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, laten
 		return nil, err
 	}
 	float32Build := u.SampleType == onnx.Float16 || u.ContextType == onnx.Float16 || u.OutType == onnx.Float16
-	unetPath := filepath.Join(m.Dir, u.Dir, "model.onnx")
 	t.unetRes, err = autodiff.Build(ctx, rt, unetPath, t.in, autodiff.Options{
 		Wrt: []string{u.Context}, Output: u.Out, Loss: autodiff.LossMSE, RowWeights: t.batched, Float32: float32Build}, cacheDir)
 	if err != nil {
