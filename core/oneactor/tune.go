@@ -46,7 +46,7 @@ type TuneConfig struct {
 	// some speed cost. Otherwise rows are batched whenever the UNet takes a
 	// per-row timestep (or can be made to; see batchTimestep).
 	LowMemory bool
-	Seed        uint64
+	Seed      uint64
 	// Templates are the caption templates ({} = base word); nil means
 	// DefaultTemplates.
 	Templates []string
