@@ -21,7 +21,7 @@ const subjectUsage = `Usage: oneactor-desktop subject COMMAND [flags]
 
   cast    --prompt "a photo of a mug" --word mug [--n 11 --seed S --out DIR]
           generate the candidates of a base prompt and write them as PNGs to pick from
-  create  --name NAME --prompt P --word W [--target K --seed S --aux 10 --steps 200]
+  create  --name NAME --prompt P --word W [--target K --seed S --aux 10 --steps 200 --low-memory]
           cast with the same seeds, take candidate K as the subject, tune, store it
   list    the stored subjects
   show    NAME|ID
@@ -48,6 +48,7 @@ func runSubject(args []string, svc *service.Service, stdout, stderr io.Writer) i
 	seed := fs.Uint64("seed", 1, "casting seed (candidate k uses seed+k)")
 	target := fs.Int("target", 0, "candidate that becomes the subject")
 	steps := fs.Int("steps", 200, "tuning steps")
+	lowMem := fs.Bool("low-memory", false, "tune one row per UNet call (a fifth of the activation memory, slower)")
 	out := fs.String("out", ".", "folder for candidate PNGs")
 	force := fs.Bool("force", false, "import a subject tuned for another model (marked incompatible)")
 	fs.Usage = func() { fmt.Fprint(stderr, subjectUsage) }
@@ -101,6 +102,7 @@ func runSubject(args []string, svc *service.Service, stdout, stderr io.Writer) i
 		}
 		cfg := oneactor.DefaultTune()
 		cfg.Steps = *steps
+		cfg.LowMemory = *lowMem
 		cfg.Templates = nil // the model's own caption templates when it has them
 		s, err := svc.MakeSubject(ctx, lib, service.SubjectRequest{Model: *model, Name: *name, BasePrompt: *prompt,
 			BaseWord: *word, Seed: *seed, Aux: *aux, Target: *target, Tune: cfg}, progress)
