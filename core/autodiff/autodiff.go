@@ -126,8 +126,8 @@ func Compile(m *onnx.Model, sh *Shapes, opt Options) (*Result, error) {
 		return nil, fmt.Errorf("no shape for output %q (run Probe on this model)", out)
 	}
 	dt := sh.Types[out]
-	if dt != onnx.Float {
-		return nil, fmt.Errorf("output %q is %s; gradients are computed in float32 (build with Options.Float32 to widen a float16 model)", out, dt)
+	if dt != onnx.Float && dt != onnx.Double {
+		return nil, fmt.Errorf("output %q is %s; gradients are computed in float32 or float64 (build with Options.Float32 to widen a float16 model)", out, dt)
 	}
 
 	// Forward reach from the differentiated tensors, with a parent link for
@@ -188,8 +188,8 @@ func Compile(m *onnx.Model, sh *Shapes, opt Options) (*Result, error) {
 	switch opt.Loss {
 	case LossMSE:
 		res.Target = out + "_target"
-		newInputs = append(newInputs, valueInfo(res.Target, onnx.Float, yDims...))
-		sh.Dims[res.Target], sh.Types[res.Target] = yDims, onnx.Float
+		newInputs = append(newInputs, valueInfo(res.Target, dt, yDims...))
+		sh.Dims[res.Target], sh.Types[res.Target] = yDims, dt
 		diff := e.node("Sub", yDims, dt, []string{out, res.Target})
 		sq := e.node("Mul", yDims, dt, []string{diff, diff})
 		total := onnx.NumElements(yDims)
@@ -200,27 +200,27 @@ func Compile(m *onnx.Model, sh *Shapes, opt Options) (*Result, error) {
 			rows := yDims[0]
 			perRow := total / max(rows, 1)
 			res.Weights = "loss_row_weights"
-			newInputs = append(newInputs, valueInfo(res.Weights, onnx.Float, rows))
-			sh.Dims[res.Weights], sh.Types[res.Weights] = []int64{rows}, onnx.Float
+			newInputs = append(newInputs, valueInfo(res.Weights, dt, rows))
+			sh.Dims[res.Weights], sh.Types[res.Weights] = []int64{rows}, dt
 			wShape := append([]int64{rows}, ones(len(yDims)-1)...)
 			wb := e.node("Reshape", wShape, dt, []string{res.Weights, e.constI64("shape", wShape)})
 			weighted := e.node("Mul", yDims, dt, []string{sq, wb})
 			sum := reduceAll(e, weighted, "ReduceSum", yDims)
 			res.Loss = "loss"
-			e.g.Node = append(e.g.Node, identity(e.node("Mul", []int64{}, dt, []string{sum, e.scalar(1/float32(perRow), dt)}), res.Loss))
+			e.g.Node = append(e.g.Node, identity(e.node("Mul", []int64{}, dt, []string{sum, e.scalar(1/float64(perRow), dt)}), res.Loss))
 			// dL/dy = 2 (y − t) w_r / perRow
 			seed := e.node("Mul", yDims, dt, []string{diff, wb})
-			grads[out] = append(grads[out], e.node("Mul", yDims, dt, []string{seed, e.scalar(2/float32(perRow), dt)}))
+			grads[out] = append(grads[out], e.node("Mul", yDims, dt, []string{seed, e.scalar(2/float64(perRow), dt)}))
 		} else {
 			res.Loss = "loss"
 			mean := reduceAll(e, sq, "ReduceMean", yDims)
 			e.g.Node = append(e.g.Node, identity(mean, res.Loss))
-			grads[out] = append(grads[out], e.node("Mul", yDims, dt, []string{diff, e.scalar(2/float32(total), dt)}))
+			grads[out] = append(grads[out], e.node("Mul", yDims, dt, []string{diff, e.scalar(2/float64(total), dt)}))
 		}
 	case LossUpstream:
 		res.Upstream = GradName(out) + "_upstream"
-		newInputs = append(newInputs, valueInfo(res.Upstream, onnx.Float, yDims...))
-		sh.Dims[res.Upstream], sh.Types[res.Upstream] = yDims, onnx.Float
+		newInputs = append(newInputs, valueInfo(res.Upstream, dt, yDims...))
+		sh.Dims[res.Upstream], sh.Types[res.Upstream] = yDims, dt
 		grads[out] = append(grads[out], res.Upstream)
 	default:
 		return nil, fmt.Errorf("unknown loss kind %d", opt.Loss)
@@ -288,7 +288,7 @@ func Compile(m *onnx.Model, sh *Shapes, opt Options) (*Result, error) {
 		g.Output = nil
 	}
 	if res.Loss != "" {
-		g.Output = append(g.Output, valueInfo(res.Loss, onnx.Float))
+		g.Output = append(g.Output, valueInfo(res.Loss, dt))
 	}
 	for _, w := range opt.Wrt {
 		name := GradName(w)
@@ -297,10 +297,10 @@ func Compile(m *onnx.Model, sh *Shapes, opt Options) (*Result, error) {
 			total = accumulate(e, grads[w], sh.Dims[w], sh.Types[w])
 		} else {
 			// w does not reach the loss: its gradient is zero.
-			total = e.node("ConstantOfShape", sh.Dims[w], onnx.Float, []string{e.constI64("shape", sh.Dims[w])})
+			total = e.node("ConstantOfShape", sh.Dims[w], sh.Types[w], []string{e.constI64("shape", sh.Dims[w])}, zeroValue(sh.Types[w]))
 		}
 		g.Node = append(g.Node, identity(total, name))
-		g.Output = append(g.Output, valueInfo(name, onnx.Float, sh.Dims[w]...))
+		g.Output = append(g.Output, valueInfo(name, sh.Types[w], sh.Dims[w]...))
 		res.Grads[w] = name
 		if inits[w] && !inputs[w] {
 			// A trained weight becomes a plain input that the caller feeds

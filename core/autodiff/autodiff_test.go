@@ -33,6 +33,12 @@ type opCase struct {
 	wrt   []string
 	tol   float64
 	eps   float64
+	// double runs the case in float64 (inputs, output, gradients): the
+	// finite differences are then exact to ~1e-8 and the tolerance tight.
+	double bool
+	// float32Only says why a case has no float64 run (ONNX Runtime's CPU
+	// kernels for the op are float32 only).
+	float32Only string
 }
 
 func randData(r *rand.Rand, n int64, lo, hi float64) []float32 {
@@ -51,6 +57,15 @@ func weight(b *onnx.Builder, r *rand.Rand, name string, dims ...int64) string {
 	return b.Initializer(onnx.TensorFloat32(name, dims, randData(r, onnx.NumElements(dims), 0, 0)))
 }
 
+// weight64 is weight in float64.
+func weight64(b *onnx.Builder, r *rand.Rand, name string, dims ...int64) string {
+	v := make([]float64, onnx.NumElements(dims))
+	for i := range v {
+		v[i] = r.NormFloat64()
+	}
+	return b.Initializer(onnx.TensorFloat64(name, dims, v))
+}
+
 func ints(b *onnx.Builder, name string, v ...int64) string {
 	return b.Initializer(onnx.TensorInt64(name, []int64{int64(len(v))}, v))
 }
@@ -62,30 +77,42 @@ func runCaseOpset(t *testing.T, rt *ort.Runtime, opset int64, c opCase) {
 	r := rand.New(rand.NewSource(int64(len(c.name)) * 7919))
 	b := onnx.NewBuilder(c.name, opset)
 	feeds := ort.Feeds{}
+	dt, tol, eps := onnx.Float, 1e-2, c.eps
+	if c.double {
+		dt, tol = onnx.Double, 1e-6
+		if eps == 0 {
+			eps = 1e-4
+		}
+	}
+	if c.tol != 0 {
+		tol = c.tol
+	}
 	for _, in := range c.in {
 		dims := make([]any, len(in.dims))
 		for i, d := range in.dims {
 			dims[i] = d
 		}
-		b.Input(in.name, onnx.Float, dims...)
-		x, err := ort.NewTensor(onnx.Float, in.dims...)
+		b.Input(in.name, dt, dims...)
+		x, err := ort.NewTensor(dt, in.dims...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		x.SetFloat32(randData(r, onnx.NumElements(in.dims), in.lo, in.hi))
+		if c.double {
+			// Full float64 values, not float32 ones widened.
+			for i := range x.Float64s() {
+				x.Float64s()[i] += 1e-3 * r.NormFloat64()
+			}
+		}
 		feeds[in.name] = x
 	}
 	out := c.build(b, r)
-	b.OutputAs("y", out, onnx.Float)
+	b.OutputAs("y", out, dt)
 	m, err := b.Model()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tol := c.tol
-	if tol == 0 {
-		tol = 1e-2
-	}
-	res, err := GradCheck(context.Background(), rt, m, feeds, c.wrt, "y", CheckOptions{Eps: c.eps, Samples: 24, Seed: 1})
+	res, err := GradCheck(context.Background(), rt, m, feeds, c.wrt, "y", CheckOptions{Eps: eps, Samples: 24, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

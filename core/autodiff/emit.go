@@ -94,30 +94,23 @@ func (e *emitter) constI64(base string, v []int64) string {
 	return name
 }
 
-// scalar is a rank-0 float constant of the given type.
-func (e *emitter) scalar(v float32, dt onnx.DataType) string {
+// scalar is a rank-0 float constant of the given type (v is rounded to
+// it: float64 graphs keep full precision).
+func (e *emitter) scalar(v float64, dt onnx.DataType) string {
 	name := e.fresh("c")
 	var t *onnxpb.TensorProto
 	switch dt {
 	case onnx.Float16:
-		t = onnx.TensorFloat16(name, nil, []float32{v})
+		t = onnx.TensorFloat16(name, nil, []float32{float32(v)})
 	case onnx.Double:
-		t = onnx.TensorFloat64(name, nil, []float64{float64(v)})
+		t = onnx.TensorFloat64(name, nil, []float64{v})
 	default:
 		dt = onnx.Float
-		t = onnx.TensorFloat32(name, nil, []float32{v})
+		t = onnx.TensorFloat32(name, nil, []float32{float32(v)})
 	}
 	e.g.Initializer = append(e.g.Initializer, t)
 	e.sh.Dims[name] = []int64{}
 	e.sh.Types[name] = dt
-	return name
-}
-
-func (e *emitter) floatConst(base string, dims []int64, v []float32) string {
-	name := e.fresh(base)
-	e.g.Initializer = append(e.g.Initializer, onnx.TensorFloat32(name, dims, v))
-	e.sh.Dims[name] = dims
-	e.sh.Types[name] = onnx.Float
 	return name
 }
 

@@ -158,12 +158,16 @@ func TestResizeMatrixMatchesORT(t *testing.T) {
 	}
 }
 
-func TestOpGradientsMore(t *testing.T) {
-	rt := testRuntime(t)
+type weightFn func(b *onnx.Builder, r *rand.Rand, name string, dims ...int64) string
+
+// moreCases are the per-op cases of the rules added after the first ~40,
+// with weights made by weight (float32) or weight64.
+func moreCases(weight weightFn) []opCase {
 	var cases []opCase
 	for i, r := range resizeCfgs {
 		r := r
 		cases = append(cases, opCase{name: fmt.Sprintf("resize-%d %s", i, r), wrt: []string{"x"}, in: []input{{name: "x", dims: r.in}},
+			float32Only: "ONNX Runtime's CPU Resize has no float64 kernel",
 			build: func(b *onnx.Builder, rng *rand.Rand) string {
 				// A random weight on the output makes every output element
 				// count differently.
@@ -226,25 +230,42 @@ func TestOpGradientsMore(t *testing.T) {
 		einsum("sum-all", "ij->", in("a", 3, 4)),
 		einsum("identity", "ij->ij", in("a", 3, 4)),
 	)
+	noConvT64 := "ONNX Runtime's CPU ConvTranspose has no float64 kernel"
 	cases = append(cases,
-		opCase{name: "convtranspose-weight-bias-stride-pad-outpad", in: []input{in("x", 2, 4, 4, 5), in("w", 4, 3, 3, 3), in("bias", 3)},
+		opCase{name: "convtranspose-weight-bias-stride-pad-outpad", float32Only: noConvT64, in: []input{in("x", 2, 4, 4, 5), in("w", 4, 3, 3, 3), in("bias", 3)},
 			wrt: []string{"x", "w", "bias"}, build: func(b *onnx.Builder, r *rand.Rand) string {
 				return b.Node("ConvTranspose", []string{"x", "w", "bias"}, onnx.AttrInts("strides", 2, 2),
 					onnx.AttrInts("pads", 1, 0, 1, 1), onnx.AttrInts("output_padding", 1, 0))
 			}},
-		opCase{name: "convtranspose-groups-dilation", in: []input{in("x", 1, 4, 5, 4), in("w", 4, 1, 2, 3), in("bias", 2)},
+		opCase{name: "convtranspose-groups-dilation", float32Only: noConvT64, in: []input{in("x", 1, 4, 5, 4), in("w", 4, 1, 2, 3), in("bias", 2)},
 			wrt: []string{"x", "w", "bias"}, build: func(b *onnx.Builder, r *rand.Rand) string {
 				return b.Node("ConvTranspose", []string{"x", "w", "bias"}, onnx.AttrInts("dilations", 2, 1), onnx.AttrInt("group", 2),
 					onnx.AttrInts("strides", 1, 2))
 			}},
-		opCase{name: "convtranspose-1d-outpad-past-dilation", in: []input{in("x", 2, 3, 6), in("w", 3, 2, 3)},
+		opCase{name: "convtranspose-1d-outpad-past-dilation", float32Only: noConvT64, in: []input{in("x", 2, 3, 6), in("w", 3, 2, 3)},
 			wrt: []string{"x", "w"}, build: func(b *onnx.Builder, r *rand.Rand) string {
 				// output_padding 2 ≥ dilation 1: the weight gradient's
 				// convolution overshoots the kernel and is cut back.
 				return b.Node("ConvTranspose", []string{"x", "w"}, onnx.AttrInts("strides", 3), onnx.AttrInts("output_padding", 2))
 			}},
 	)
-	for _, c := range cases {
+	return cases
+}
+
+func TestOpGradientsMore(t *testing.T) {
+	rt := testRuntime(t)
+	for _, c := range moreCases(weight) {
+		t.Run(c.name, func(t *testing.T) { runCase(t, rt, c) })
+	}
+}
+
+func TestOpGradientsMore64(t *testing.T) {
+	rt := testRuntime(t)
+	for _, c := range moreCases(weight64) {
+		if c.float32Only != "" {
+			continue // float32 with TestOpGradientsMore's tolerance
+		}
+		c.double = true
 		t.Run(c.name, func(t *testing.T) { runCase(t, rt, c) })
 	}
 }
@@ -265,16 +286,31 @@ func TestOpGradientsGroupNorm(t *testing.T) {
 		{21, []int64{1, 4, 2, 2}, 1, 4}, // one group: layer norm over C, H, W
 		{18, []int64{3, 8}, 2, 2},       // rank 2
 	} {
-		name := fmt.Sprintf("opset%d-x%v-groups%d", c.opset, c.x, c.groups)
-		runCaseOpset(t, rt, c.opset, opCase{name: "groupnorm-" + name,
-			in:  []input{{name: "x", dims: c.x}, {name: "s", dims: []int64{c.npar}}, {name: "bb", dims: []int64{c.npar}}},
-			wrt: []string{"x", "s", "bb"},
-			build: func(b *onnx.Builder, r *rand.Rand) string {
-				gn := b.Node("GroupNormalization", []string{"x", "s", "bb"}, onnx.AttrInt("num_groups", c.groups), onnx.AttrFloat("epsilon", 1e-4))
-				// Weighting the output keeps dL/dx from vanishing (the
-				// normalisation removes the mean of any uniform gradient).
-				return b.Node("Mul", []string{gn, weight(b, r, "w", c.x...)})
-			}})
+		for _, double := range []bool{false, true} {
+			name := fmt.Sprintf("opset%d-x%v-groups%d-float%d", c.opset, c.x, c.groups, map[bool]int{false: 32, true: 64}[double])
+			w := weight
+			if double {
+				w = weight64
+			}
+			// float32: normalising over a dozen elements amplifies the
+			// loss's float32 rounding in the finite differences (~2e-2
+			// seen); the float64 runs check the same rule to 1e-6.
+			runCaseOpset(t, rt, c.opset, opCase{name: "groupnorm-" + name, double: double, tol: map[bool]float64{false: 5e-2, true: 1e-6}[double],
+				in:  []input{{name: "x", dims: c.x}, {name: "s", dims: []int64{c.npar}}, {name: "bb", dims: []int64{c.npar}}},
+				wrt: []string{"x", "s", "bb"},
+				build: func(b *onnx.Builder, r *rand.Rand) string {
+					attrs := []onnx.Attr{onnx.AttrInt("num_groups", c.groups), onnx.AttrFloat("epsilon", 1e-4)}
+					if double && c.opset >= 21 {
+						// Opset 21 normalises in stash_type, float32 by
+						// default: float64 all through needs it said.
+						attrs = append(attrs, onnx.AttrInt("stash_type", int64(onnx.Double)))
+					}
+					gn := b.Node("GroupNormalization", []string{"x", "s", "bb"}, attrs...)
+					// Weighting the output keeps dL/dx from vanishing (the
+					// normalisation removes the mean of any uniform gradient).
+					return b.Node("Mul", []string{gn, w(b, r, "w", c.x...)})
+				}})
+		}
 	}
 }
 

@@ -172,7 +172,7 @@ var rules = map[string]rule{
 	}),
 	"Erf": unary(func(c *ruleCtx, g, x, y string, d []int64) string {
 		e := c.op("Exp", d, c.op("Neg", d, c.op("Mul", d, x, x)))
-		return c.op("Mul", d, g, c.op("Mul", d, e, c.e.scalar(float32(2/math.Sqrt(math.Pi)), c.dt())))
+		return c.op("Mul", d, g, c.op("Mul", d, e, c.e.scalar(2/math.Sqrt(math.Pi), c.dt())))
 	}),
 	"Softmax":   softmaxGrad,
 	"MatMul":    matmulGrad,
@@ -334,7 +334,7 @@ func gemmGrad(c *ruleCtx) ([]string, error) {
 	g := c.g()
 	yd := c.dims(c.out(0))
 	if alpha != 1 {
-		g = c.op("Mul", yd, g, c.e.scalar(alpha, c.dt()))
+		g = c.op("Mul", yd, g, c.e.scalar(float64(alpha), c.dt()))
 	}
 	gs := c.grads()
 	// Y = A'·B' with A' = transA ? Aᵀ : A, B' likewise.
@@ -358,7 +358,7 @@ func gemmGrad(c *ruleCtx) ([]string, error) {
 	if len(c.n.GetInput()) > 2 && c.need[2] {
 		gc := c.gOut[0]
 		if beta != 1 {
-			gc = c.op("Mul", yd, gc, c.e.scalar(beta, c.dt()))
+			gc = c.op("Mul", yd, gc, c.e.scalar(float64(beta), c.dt()))
 		}
 		gs[2] = c.reduceTo(gc, yd, c.dims(c.in(2)))
 	}
@@ -424,7 +424,7 @@ func splitGrad(c *ruleCtx) ([]string, error) {
 		parts[i] = c.gOut[i]
 		if parts[i] == "" {
 			od := c.dims(o)
-			parts[i] = c.e.node("ConstantOfShape", od, c.dt(), []string{c.e.constI64("shape", od)})
+			parts[i] = c.e.node("ConstantOfShape", od, c.dt(), []string{c.e.constI64("shape", od)}, zeroValue(c.dt()))
 		}
 	}
 	gs := c.grads()
@@ -588,14 +588,14 @@ func gatherGrad(c *ruleCtx) ([]string, error) {
 	}
 	perm = append(perm, axis)
 	gt := c.transpose(g, perm)
-	oh := make([]float32, K*D)
+	oh := make([]float64, K*D)
 	for k, i := range idx {
 		if i < 0 {
 			i += D
 		}
 		oh[int64(k)*D+i] = 1
 	}
-	ohName := c.e.floatConst("onehot", []int64{K, D}, oh)
+	ohName := c.e.floatConstOf("onehot", c.dt(), []int64{K, D}, oh)
 	mdims := slices.Clone(c.dims(gt))
 	mdims[len(mdims)-1] = D
 	m := c.op("MatMul", mdims, gt, ohName)
@@ -668,7 +668,7 @@ func reduceGrad(mean bool) rule {
 			for _, a := range axes {
 				n *= xd[a]
 			}
-			g = c.op("Mul", c.dims(g), g, c.e.scalar(1/float32(n), c.dt()))
+			g = c.op("Mul", c.dims(g), g, c.e.scalar(1/float64(n), c.dt()))
 		}
 		gs := c.grads()
 		gs[0] = c.op("Expand", xd, g, c.e.constI64("shape", xd))

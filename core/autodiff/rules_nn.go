@@ -16,7 +16,7 @@ func normBackward(c *ruleCtx, x string, axes []int64, eps float32, gxhatFn func(
 	mean := reduce(c.e, "ReduceMean", x, axes, true, kd)
 	xc := c.op("Sub", xd, x, mean)
 	v := reduce(c.e, "ReduceMean", c.op("Mul", xd, xc, xc), axes, true, kd)
-	rstd := c.op("Reciprocal", kd, c.op("Sqrt", kd, c.op("Add", kd, v, c.e.scalar(eps, c.dt()))))
+	rstd := c.op("Reciprocal", kd, c.op("Sqrt", kd, c.op("Add", kd, v, c.e.scalar(float64(eps), c.dt()))))
 	xhat = c.op("Mul", xd, xc, rstd)
 	gxhat := gxhatFn(xhat)
 	m1 := reduce(c.e, "ReduceMean", gxhat, axes, true, kd)
@@ -78,7 +78,7 @@ func batchNormGrad(c *ruleCtx) ([]string, error) {
 	scale := c.reshape(c.in(1), cs)
 	mean := c.reshape(c.in(3), cs)
 	v := c.reshape(c.in(4), cs)
-	rstd := c.op("Reciprocal", cs, c.op("Sqrt", cs, c.op("Add", cs, v, c.e.scalar(eps, c.dt()))))
+	rstd := c.op("Reciprocal", cs, c.op("Sqrt", cs, c.op("Add", cs, v, c.e.scalar(float64(eps), c.dt()))))
 	g := c.g()
 	gs := c.grads()
 	if c.need[0] {
