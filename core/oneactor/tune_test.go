@@ -91,9 +91,13 @@ func checkTuningGradient(t *testing.T, l difftest.Layout) {
 		t.Fatal(err)
 	}
 	defer tu.Close()
-	if tu.batched != (l.TSRank == 1) {
-		t.Fatalf("batched = %v for timestep rank %d", tu.batched, l.TSRank)
+	// This fixture adds its scalar timestep straight to a 4-D tensor, so a
+	// [batch] timestep would broadcast along the width: the check in
+	// batchTimestep must refuse the edit and say why.
+	if tu.batched != (l.TSRank == 1) || (l.TSRank == 0) != (tu.RowByRow != "") {
+		t.Fatalf("batched = %v for timestep rank %d (row by row because: %q)", tu.batched, l.TSRank, tu.RowByRow)
 	}
+	t.Logf("row by row because: %q", tu.RowByRow)
 	b := tu.draw(len(s.Aux))
 	loss0, grads, err := tu.lossAndGrad(ctx, s, b)
 	if err != nil {

@@ -69,6 +69,10 @@ type SessionOptions struct {
 	// OptimizedModelPath, when set, makes ONNX Runtime write the model as it
 	// runs it (after optimisation, with inferred shapes in value_info).
 	OptimizedModelPath string
+	// Quiet keeps ONNX Runtime from logging a failed run to stderr, for
+	// sessions whose failure is an expected answer (probing whether an
+	// edited graph runs); the error is still returned.
+	Quiet bool
 	// Config holds extra session configuration entries
 	// (onnxruntime_session_options_config_keys.h), e.g.
 	// "session.optimized_model_external_initializers_file_name".
@@ -199,6 +203,11 @@ func (rt *Runtime) sessionOptions(o SessionOptions, cuda bool) (*ortgo.SessionOp
 	}
 	if o.OptimizedModelPath != "" {
 		if err := so.SetOptimizedModelFilePath(o.OptimizedModelPath); err != nil {
+			return nil, err
+		}
+	}
+	if o.Quiet {
+		if err := so.SetLogSeverityLevel(ortgo.LoggingLevelFatal); err != nil {
 			return nil, err
 		}
 	}
