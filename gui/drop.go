@@ -19,6 +19,7 @@ func (v *MainView) HandleDrop(paths []string) {
 	// A picture dropped while the conditioning tab is open is meant for
 	// its edges, not for the references.
 	forEdges := v.tabs.Selected() != nil && v.tabs.SelectedIndex() == 1
+	single := len(paths) == 1
 	for _, p := range paths {
 		go func() {
 			d := service.InspectDrop(p)
@@ -27,7 +28,12 @@ func (v *MainView) HandleDrop(paths []string) {
 				onUI(func() { v.cond.OpenEdgePicture(p) })
 			case d.Kind == service.DropImage || d.Kind == service.DropRecipeImage:
 				it, err := v.studio.ImportReference(p)
-				onUI(func() { v.imported(d, it, err) })
+				onUI(func() {
+					v.imported(d, it, err)
+					if err == nil && single && d.Kind == service.DropImage {
+						v.offerSubject(it) // subject_drop.go
+					}
+				})
 			default:
 				onUI(func() { v.dropped(d) })
 			}

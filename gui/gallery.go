@@ -33,6 +33,9 @@ type GalleryView struct {
 
 	grid    *widget.GridWrap
 	show    *widget.RadioGroup
+	// subjectSel filters by subject (subject_filter.go).
+	subjectSel *widget.Select
+	subjectIDs map[string]string // choice → subject id
 	search  *widget.Entry
 	count   *widget.Label
 	welcome fyne.CanvasObject
@@ -90,7 +93,8 @@ func NewGalleryView(st *service.Studio, onOpen func(service.Item)) *GalleryView 
 	g.count.Importance = widget.LowImportance
 	g.welcome = newWelcome()
 	g.body = container.NewStack(g.grid)
-	bar := container.NewBorder(nil, nil, g.show, g.count, g.search)
+	g.subjectSel = newSubjectFilter(g)
+	bar := container.NewBorder(nil, nil, container.NewHBox(g.show, g.subjectSel), g.count, g.search)
 	g.root = container.NewBorder(container.NewPadded(bar), nil, nil, nil, g.body)
 	return g
 }

@@ -33,6 +33,7 @@ type GeneratePanel struct {
 	modelSel  *widget.Select
 	modelNote *widget.Label
 	prompt    *promptEntry
+	chips     *subjectChips // the active subjects (subject_chips.go)
 	negative  *promptEntry
 	steps     *widget.Entry
 	cfg       *widget.Entry
@@ -74,6 +75,7 @@ func NewGeneratePanel(st *service.Studio, m *MainView) *GeneratePanel {
 
 	p.prompt = newPromptEntry(3, "What should the picture show?")
 	p.negative = newPromptEntry(2, "What to avoid (optional)")
+	p.chips = newSubjectChips(p)
 	for _, e := range []*promptEntry{p.prompt, p.negative} {
 		e.onSubmit, e.onEscape = p.Generate, p.CancelRunning
 	}
@@ -117,7 +119,7 @@ func NewGeneratePanel(st *service.Studio, m *MainView) *GeneratePanel {
 
 	form := widget.NewForm(
 		widget.NewFormItem("Model", container.NewVBox(p.modelSel, p.modelNote)),
-		widget.NewFormItem("Prompt", p.prompt),
+		widget.NewFormItem("Prompt", container.NewVBox(p.prompt, p.chips.Object())),
 		widget.NewFormItem("Negative", p.negative),
 		widget.NewFormItem("Steps", p.steps),
 		widget.NewFormItem("CFG scale", p.cfg),
@@ -315,6 +317,7 @@ func (p *GeneratePanel) Recipe() (service.Recipe, error) {
 	if r.Control, err = p.main.cond.Control(); err != nil {
 		return r, err
 	}
+	r.Subjects = p.chips.Uses()
 	return r, nil
 }
 
@@ -355,6 +358,9 @@ func (p *GeneratePanel) CancelRunning() {
 func (p *GeneratePanel) onEvent(ev service.JobEvent) {
 	j := ev.Job
 	p.trackJob(j)
+	if j.Subject != nil {
+		return // casting, tuning, previews: their own views follow them
+	}
 	switch j.State {
 	case service.JobRunning:
 		p.running = j.ID
@@ -467,6 +473,7 @@ func (p *GeneratePanel) Apply(r service.Recipe) {
 	}
 	p.seedLock.SetChecked(true)
 	p.seed.SetText(strconv.FormatInt(r.Seed, 10))
+	p.chips.Set(r.Subjects)
 	p.batch.SetText("1")
 	if r.Width > 0 && r.Height > 0 {
 		p.setSize(service.Size{Width: r.Width, Height: r.Height})

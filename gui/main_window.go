@@ -33,6 +33,7 @@ type MainView struct {
 	studio  *service.Studio
 
 	refs    *ReferencesView
+	subj    *subjectUI // subjects column, casting flow, subject page
 	gallery *GalleryView
 	viewer  *Viewer
 	panel   *GeneratePanel
@@ -77,6 +78,8 @@ func (v *MainView) open(st *service.Studio) {
 	v.refs = NewReferencesView(st, v)
 	v.cond = NewConditioningPanel(v)
 	v.panel = NewGeneratePanel(st, v)
+	v.subj = newSubjectUI(v)
+	v.subj.onChange = append(v.subj.onChange, v.panel.chips.SetSubjects, v.gallery.SetSubjects)
 	v.centre = container.NewStack(v.gallery.Object())
 	v.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Gallery", theme.GridIcon(), v.centre),
@@ -88,7 +91,7 @@ func (v *MainView) open(st *service.Studio) {
 	p := v.app.Preferences()
 	v.rightSplit = container.NewHSplit(v.tabs, v.panel.Object())
 	v.rightSplit.SetOffset(p.FloatWithFallback(prefRightSplit, 0.72))
-	v.leftSplit = container.NewHSplit(v.refs.Object(), v.rightSplit)
+	v.leftSplit = container.NewHSplit(v.subj.Column(v.refs.Object()), v.rightSplit)
 	v.leftSplit.SetOffset(p.FloatWithFallback(prefLeftSplit, 0.16))
 
 	v.win.SetContent(container.NewBorder(container.NewVBox(container.NewPadded(header), widget.NewSeparator()),
@@ -108,6 +111,7 @@ func (v *MainView) open(st *service.Studio) {
 	})
 	v.gallery.Reload()
 	v.refs.Reload()
+	v.subj.Reload(nil)
 	v.panel.LoadModels()
 	v.refreshDevice()
 	go func() {

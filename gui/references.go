@@ -41,12 +41,13 @@ func NewReferencesView(st *service.Studio, m *MainView) *ReferencesView {
 		img.SetMinSize(fyne.NewSquareSize(48))
 		name := widget.NewLabel("")
 		name.Truncation = fyne.TextTruncateEllipsis
-		return container.NewBorder(nil, nil, img, nil, name)
+		return container.NewBorder(nil, nil, img, newMakeSubjectButton(), name)
 	}, func(id widget.ListItemID, o fyne.CanvasObject) {
 		c := o.(*fyne.Container)
 		it := r.items[id]
 		c.Objects[0].(*widget.Label).SetText(it.Name)
 		img := c.Objects[1].(*canvas.Image)
+		c.Objects[2].(*widget.Button).OnTapped = func() { m.subj.OpenFlow(it.ID) }
 		if t := r.thumbs.Get(it.ID); t != img.Image {
 			img.Image = t
 			img.Refresh()

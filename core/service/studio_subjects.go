@@ -324,8 +324,10 @@ type CastRequest struct {
 	Seed       int64 // RandomSeed: a random one; candidate k uses Seed+k
 	N          int   // candidates (default 1 + 10)
 	// Photo, when set, is a picture file that becomes the target; N−1
-	// auxiliaries are cast from the base prompt.
-	Photo string
+	// auxiliaries are cast from the base prompt. PhotoID does the same
+	// with a library picture (a reference).
+	Photo   string
+	PhotoID string
 }
 
 // Casting is a finished cast: the candidates to pick the target from.
@@ -359,7 +361,7 @@ func (st *Studio) CastSubject(r CastRequest) (string, error) {
 		r.Seed = rand.Int64N(1 << 32)
 	}
 	title := "Cast “" + r.BasePrompt + "”"
-	if r.Photo != "" {
+	if r.Photo != "" || r.PhotoID != "" {
 		title = "Read the photo for “" + r.BasePrompt + "”"
 	}
 	return st.submitWork(title, SubjectWork{Kind: SubjectCast, Phase: "cast"}, func(ctx context.Context, q *queue, j *Job) {
@@ -375,7 +377,7 @@ func (st *Studio) runCast(ctx context.Context, q *queue, j *Job, r CastRequest) 
 	var cands []oneactor.Candidate
 	var caster *oneactor.Caster
 	var err error
-	if r.Photo == "" {
+	if r.Photo == "" && r.PhotoID == "" {
 		cands, caster, err = st.svc.Cast(ctx, r.ModelRef, r.BasePrompt, r.BaseWord, uint64(r.Seed), r.N, onEvent)
 	} else {
 		cands, caster, err = st.castPhoto(ctx, r, onEvent)
@@ -405,7 +407,13 @@ func (st *Studio) runCast(ctx context.Context, q *queue, j *Job, r CastRequest) 
 // castPhoto reads a photo as the target (VAE latents, h from one UNet pass
 // at a small t) and casts the auxiliaries from the base prompt.
 func (st *Studio) castPhoto(ctx context.Context, r CastRequest, onEvent func(SubjectEvent)) ([]oneactor.Candidate, *oneactor.Caster, error) {
-	src, _, err := imageio.DecodeFile(r.Photo)
+	var src image.Image
+	var err error
+	if r.PhotoID != "" {
+		src, err = st.Image(r.PhotoID)
+	} else {
+		src, _, err = imageio.DecodeFile(r.Photo)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -180,6 +180,15 @@ func TestCastFromPhoto(t *testing.T) {
 	if j = ev.wait(t, id); j.State != JobDone {
 		t.Fatalf("tune %+v", j)
 	}
+	// The same from a reference picture in the library.
+	ref, err := st.ImportReference(photo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ = st.CastSubject(CastRequest{ModelRef: model, BasePrompt: "a creature", BaseWord: "creature", Seed: 1, N: 2, PhotoID: ref.ID})
+	if j = ev.wait(t, id); j.State != JobDone {
+		t.Fatalf("cast from a reference %+v", j)
+	}
 }
 
 // TestTuneCancel: a cancelled tune stores nothing.
