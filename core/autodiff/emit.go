@@ -177,7 +177,7 @@ func cloneModel(m *onnxpb.ModelProto) *onnxpb.ModelProto {
 // files into the original's folder (ONNX Runtime resolves external data
 // relative to the model file) under a temporary name, opens it, and removes
 // the file again: the weights are never copied.
-func saveAndOpen(rt *ort.Runtime, m *onnx.Model, dir string) (*ort.Session, error) {
+func saveAndOpen(rt *ort.Runtime, m *onnx.Model, dir string, o ort.SessionOptions) (*ort.Session, error) {
 	f, err := os.CreateTemp(dir, ".autodiff-*.onnx")
 	if err != nil {
 		return nil, err
@@ -188,7 +188,7 @@ func saveAndOpen(rt *ort.Runtime, m *onnx.Model, dir string) (*ort.Session, erro
 	if err := m.Save(f.Name()); err != nil {
 		return nil, err
 	}
-	return rt.NewSession(filepath.Clean(f.Name()), ort.SessionOptions{Provider: ort.ProviderCPU, OptLevel: ort.OptDisabled})
+	return rt.NewSession(filepath.Clean(f.Name()), o)
 }
 
 // zeroValue is ConstantOfShape's value attribute for a zero of type dt

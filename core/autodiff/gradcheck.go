@@ -52,7 +52,7 @@ func GradCheck(ctx context.Context, rt *ort.Runtime, m *onnx.Model, inputs ort.F
 	}
 	var sess *ort.Session
 	if len(m.ExternalFiles()) > 0 {
-		sess, err = saveAndOpen(rt, res.Model, m.Dir)
+		sess, err = saveAndOpen(rt, res.Model, m.Dir, ort.SessionOptions{Provider: ort.ProviderCPU, OptLevel: ort.OptDisabled})
 	} else {
 		sess, err = rt.NewSessionFromModel(res.Model, ort.SessionOptions{Provider: ort.ProviderCPU})
 	}

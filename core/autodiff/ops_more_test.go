@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand"
@@ -336,5 +337,58 @@ func TestSliceRange(t *testing.T) {
 	}
 	if _, _, err := sliceRange(0, 1, 0, 3); err == nil {
 		t.Error("step 0 accepted")
+	}
+}
+
+// TestUnsupportedVariants: the forms the new rules do not cover fail with
+// an UnsupportedError that says why, not with a wrong gradient.
+func TestUnsupportedVariants(t *testing.T) {
+	rt := testRuntime(t)
+	for _, c := range []struct {
+		name, want string
+		x          []int64
+		build      func(b *onnx.Builder) string
+	}{
+		{"einsum-ellipsis", "ellipsis", []int64{2, 3, 4}, func(b *onnx.Builder) string {
+			return b.Node("Einsum", []string{"x"}, onnx.AttrString("equation", "...ij->...ji"))
+		}},
+		{"einsum-diagonal", "diagonal", []int64{3, 3}, func(b *onnx.Builder) string {
+			return b.Node("Einsum", []string{"x"}, onnx.AttrString("equation", "ii->i"))
+		}},
+		{"resize-cubic", "cubic", []int64{1, 1, 3, 3}, func(b *onnx.Builder) string {
+			return b.Node("Resize", []string{"x", "", "", ints(b, "sizes", 1, 1, 6, 6)}, onnx.AttrString("mode", "cubic"))
+		}},
+		{"resize-tf-crop-and-resize", "tf_crop_and_resize", []int64{1, 1, 4, 4}, func(b *onnx.Builder) string {
+			roi := b.Initializer(onnx.TensorFloat32("roi", []int64{8}, []float32{0, 0, 0.1, 0.1, 1, 1, 0.9, 0.9}))
+			return b.Node("Resize", []string{"x", roi, "", ints(b, "sizes", 1, 1, 6, 6)}, onnx.AttrString("mode", "linear"),
+				onnx.AttrString("coordinate_transformation_mode", "tf_crop_and_resize"))
+		}},
+		{"convtranspose-output-shape", "output_shape", []int64{1, 2, 3, 3}, func(b *onnx.Builder) string {
+			r := rand.New(rand.NewSource(1))
+			return b.Node("ConvTranspose", []string{"x", weight(b, r, "w", 2, 2, 3, 3)}, onnx.AttrInts("strides", 2, 2),
+				onnx.AttrInts("output_shape", 6, 6))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := onnx.NewBuilder(c.name, 17)
+			b.Input("x", onnx.Float, anyDims(c.x)...)
+			b.OutputAs("y", c.build(b), onnx.Float)
+			m, err := b.Model()
+			if err != nil {
+				t.Fatal(err)
+			}
+			xt, _ := ort.NewTensor(onnx.Float, c.x...)
+			defer xt.Destroy()
+			sh, err := Probe(context.Background(), rt, m, ort.Feeds{"x": xt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Compile(m, sh, Options{Wrt: []string{"x"}, Output: "y", Loss: LossMSE})
+			var ue *UnsupportedError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want an UnsupportedError mentioning %q, got %v", c.want, err)
+			}
+			t.Log(err)
+		})
 	}
 }
