@@ -15,6 +15,13 @@ Run from the repo root (Debian: apt-get install python3-torch python3-onnx):
     /usr/bin/python3 tools/autodiff/sd15_unet.py --out /tmp/sd15-unet
 writes OUT/model.onnx with its weights in OUT/weights.pb (3.4 GB, fp32, opset
 17; batch, height and width are dynamic axes). Never commit the output.
+
+Then size the gradient of d MSE / d encoder_hidden_states at 512x512:
+    oneactor-desktop gradcheck --estimate --wrt encoder_hidden_states \
+        --shape sample=1x4x64x64 --shape timestep=1 \
+        --shape encoder_hidden_states=1x77x768 OUT/model.onnx
+(the shape probe is one CPU forward run at that size: minutes, and ~17 GB of
+RAM with the weights).
 """
 import argparse
 import math
