@@ -19,6 +19,7 @@ type SettingsView struct {
 	folders []string
 
 	list    *widget.List
+	none    *widget.Label // shown while no folder is added
 	path    *widget.Entry
 	add     *widget.Button
 	problem *widget.Label
@@ -44,6 +45,9 @@ func NewSettingsView(m *MainView) *SettingsView {
 		c.Objects[0].(*widget.Label).SetText(dir)
 		c.Objects[1].(*widget.Button).OnTapped = func() { s.remove(dir) }
 	})
+	s.none = widget.NewLabel("No model folders added yet: ToyWorld is the only model. Add a folder below, or drop one on the window.")
+	s.none.Wrapping = fyne.TextWrapWord
+	s.none.Alignment = fyne.TextAlignCenter
 	s.path = widget.NewEntry()
 	s.path.SetPlaceHolder("/path/to/a Stable Diffusion ONNX model folder")
 	s.path.OnSubmitted = func(string) { s.addPath() }
@@ -64,7 +68,6 @@ func NewSettingsView(m *MainView) *SettingsView {
 	help := widget.NewLabel("A model folder is a Stable Diffusion model exported to ONNX (diffusers, Optimum or Olive layout): " +
 		"model_index.json with text_encoder, unet and vae_decoder folders. ToyWorld, the bundled demo model, is always available.")
 	help.Wrapping = fyne.TextWrapWord
-	help.Importance = widget.LowImportance
 
 	s.device = widget.NewRadioGroup(deviceChoices, nil)
 	s.device.Required = true
@@ -76,7 +79,7 @@ func NewSettingsView(m *MainView) *SettingsView {
 
 	s.diag = NewDiagnosticsView(m.backend, m.app.Clipboard())
 	models := widget.NewCard("Model folders", "", container.NewVBox(help,
-		withMinHeight(120, s.list),
+		withMinHeight(120, container.NewStack(s.none, s.list)),
 		container.NewBorder(nil, nil, nil, container.NewHBox(browse, s.add), s.path), s.problem))
 	device := widget.NewCard("Device", "Where models run; a change applies to the next job", s.device)
 	data := widget.NewCard("Data folder", "Your library: pictures, references, settings", dataDir)
@@ -99,6 +102,11 @@ func (s *SettingsView) Reload() {
 			}
 			s.folders = dirs
 			s.list.Refresh()
+			if len(dirs) == 0 {
+				s.none.Show()
+			} else {
+				s.none.Hide()
+			}
 			for k, p := range deviceProviders {
 				if p == prov {
 					s.device.OnChanged = nil
