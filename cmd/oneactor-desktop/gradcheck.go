@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +53,7 @@ func runGradcheck(args []string, svc *service.Service, stdout, stderr io.Writer)
 	seed := fs.Int64("seed", 1, "random seed for inputs, target and sampled elements")
 	estimate := fs.Bool("estimate", false, "compile only; report nodes, compile time and memory (no gradient check)")
 	rows := fs.Int("rows", 5, "with --estimate: rows to project the memory to (the shapes given are one run)")
+	measure := fs.Bool("measure", false, "with --estimate: also run the gradient model once on ONNX Runtime CPU and report the process's memory (Linux)")
 	var shapes shapeFlags
 	fs.Var(&shapes, "shape", "input shape for symbolic dimensions, e.g. sample=2x4x8x8 (repeatable)")
 	fs.Usage = func() { fmt.Fprint(stderr, gradcheckUsage); fs.PrintDefaults() }
@@ -116,7 +118,7 @@ func runGradcheck(args []string, svc *service.Service, stdout, stderr io.Writer)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if *estimate {
-		if err := estimateGradient(ctx, rt, m, feeds, targets, out, *rows, stdout); err != nil {
+		if err := estimateGradient(ctx, rt, m, feeds, targets, out, *rows, *measure, stdout); err != nil {
 			return fail(err)
 		}
 		return 0
@@ -141,7 +143,7 @@ func runGradcheck(args []string, svc *service.Service, stdout, stderr io.Writer)
 
 // estimateGradient compiles the gradient model of mean((out − target)²)
 // and prints its size and memory figures.
-func estimateGradient(ctx context.Context, rt *ort.Runtime, m *onnx.Model, feeds ort.Feeds, wrt []string, out string, rows int, w io.Writer) error {
+func estimateGradient(ctx context.Context, rt *ort.Runtime, m *onnx.Model, feeds ort.Feeds, wrt []string, out string, rows int, measure bool, w io.Writer) error {
 	t0 := time.Now()
 	sh, err := autodiff.Probe(ctx, rt, m, feeds)
 	if err != nil {
@@ -170,7 +172,12 @@ func estimateGradient(ctx context.Context, rt *ort.Runtime, m *onnx.Model, feeds
 	fmt.Fprintf(w, "nodes: %d forward, %d backward (%d op types)\n", res.ForwardNodes, res.BackwardNodes, len(ops))
 	fmt.Fprintf(w, "shape probe (one forward run, ONNX Runtime CPU): %s; compile: %s\n",
 		probe.Round(time.Millisecond), compile.Round(time.Millisecond))
-	gb := func(b int64) string { return fmt.Sprintf("%8.2f GB", float64(b)/1e9) }
+	gb := func(b int64) string {
+		if b < 1e9 {
+			return fmt.Sprintf("%8.1f MB", float64(b)/1e6)
+		}
+		return fmt.Sprintf("%8.2f GB", float64(b)/1e9)
+	}
 	fmt.Fprintf(w, "\nmemory at these shapes (batch %d)          float32     float16\n", batch)
 	fmt.Fprintf(w, "  weights                               %s %s\n", gb(est.WeightBytes), gb(est.HalfWeightBytes))
 	fmt.Fprintf(w, "  activations kept for backward (%4d)  %s %s\n", est.RetainedValues, gb(est.RetainedBytes), gb(est.HalfRetainedBytes))
@@ -180,14 +187,88 @@ func estimateGradient(ctx context.Context, rt *ort.Runtime, m *onnx.Model, feeds
 		// Activations grow linearly with the batch axis (every activation
 		// of a UNet carries it); weights do not.
 		scale := func(b int64) int64 { return b * int64(rows) / batch }
-		fmt.Fprintf(w, "\n%d rows, one run per row (peak as above):  %s %s\n", rows,
-			gb(est.WeightBytes+est.PeakBytes*1/batch), gb(est.HalfWeightBytes+est.HalfPeakBytes/batch))
+		fmt.Fprintf(w, "\n%d rows, one run per row (1-row peak):     %s %s\n", rows,
+			gb(est.WeightBytes+est.PeakBytes/batch), gb(est.HalfWeightBytes+est.HalfPeakBytes/batch))
 		fmt.Fprintf(w, "%d rows in one batch (weights + %d× peak):  %s %s\n", rows, rows,
 			gb(est.WeightBytes+scale(est.PeakBytes)), gb(est.HalfWeightBytes+scale(est.HalfPeakBytes)))
 	}
 	fmt.Fprintln(w, "\nfloat16 column: the same graph with float16 tensors. A float16 model's backward runs in float32")
 	fmt.Fprintln(w, "(widened weights): the float32 column applies to it. Arena rounding and kernel scratch come on top.")
+	if measure {
+		return measureGradient(ctx, rt, m, res, feeds, sh.Dims[out], est, w)
+	}
 	return nil
+}
+
+// measureGradient runs the compiled model once on ONNX Runtime CPU (all
+// optimisations, as tuning runs it) and reports the process's resident
+// memory: after loading the session, and its peak during the run (the
+// kernel's high-water mark, reset just before).
+func measureGradient(ctx context.Context, rt *ort.Runtime, m *onnx.Model, res *autodiff.Result, feeds ort.Feeds, outDims []int64, est autodiff.Memory, w io.Writer) error {
+	dir, err := os.MkdirTemp("", "oneactor-estimate-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	// The gradient model refers to the weights by relative location: link
+	// them into its folder, as the gradient cache does.
+	if err := onnx.LinkWeights(dir, m.ExternalPaths()); err != nil {
+		return fmt.Errorf("measure: %w", err)
+	}
+	path := filepath.Join(dir, "gradient.onnx")
+	res.Model.Dir = dir
+	if err := res.Model.Save(path); err != nil {
+		return fmt.Errorf("measure: %w", err)
+	}
+	sess, err := rt.NewSession(path, ort.SessionOptions{Provider: ort.ProviderCPU})
+	if err != nil {
+		return fmt.Errorf("measure: %w", err)
+	}
+	defer sess.Close()
+	in := ort.Feeds{}
+	for k, v := range feeds {
+		in[k] = v
+	}
+	target, err := ort.NewTensor(onnx.Float, outDims...)
+	if err != nil {
+		return err
+	}
+	defer target.Destroy()
+	in[res.Target] = target
+	loaded := procStatusBytes("VmRSS")
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		return fmt.Errorf("measure: reset the peak RSS: %w", err)
+	}
+	t0 := time.Now()
+	outs := ort.Feeds{}
+	if err := sess.Run(ctx, in, outs); err != nil {
+		return fmt.Errorf("measure: %w", err)
+	}
+	took := time.Since(t0)
+	for _, t := range outs {
+		t.Destroy()
+	}
+	peak := procStatusBytes("VmHWM")
+	gb := func(b int64) string { return fmt.Sprintf("%.3f GB", float64(b)/1e9) }
+	fmt.Fprintf(w, "\nmeasured on ONNX Runtime CPU (one run, %s): resident after loading %s, peak during the run %s\n",
+		took.Round(time.Millisecond), gb(loaded), gb(peak))
+	fmt.Fprintf(w, "  run's increment %s vs estimated peak of live values %s\n", gb(peak-loaded), gb(est.PeakBytes))
+	return nil
+}
+
+// procStatusBytes reads a memory line (VmRSS, VmHWM) of /proc/self/status.
+func procStatusBytes(key string) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == key+":" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 // randomTensor fills a tensor for an input: floats ~ N(0,1); integers are
