@@ -161,5 +161,14 @@ func TestMemoryEstimateScalesWithRows(t *testing.T) {
 	if one.RetainedBytes == 0 || five.RetainedBytes != 5*one.RetainedBytes || one.WeightBytes != five.WeightBytes {
 		t.Fatalf("estimates: 1 row %+v, 5 rows %+v", one, five)
 	}
-	t.Logf("1 row: %d retained bytes in %d values; 5 rows: %d", one.RetainedBytes, one.RetainedValues, five.RetainedBytes)
+	// The peak holds at least the retained activations, and grows with the
+	// rows too (all but the scalar loss and shape constants carry the batch).
+	if one.PeakBytes < one.RetainedBytes || five.PeakBytes-5*one.PeakBytes > 64 || 5*one.PeakBytes-five.PeakBytes > 64 {
+		t.Fatalf("peaks: 1 row %d (retained %d), 5 rows %d", one.PeakBytes, one.RetainedBytes, five.PeakBytes)
+	}
+	if one.HalfRetainedBytes*2 != one.RetainedBytes || one.HalfWeightBytes >= one.WeightBytes {
+		t.Fatalf("float16 figures are not half the float32 ones: %+v", one)
+	}
+	t.Logf("1 row: %d retained bytes in %d values, peak %d; 5 rows: %d, peak %d",
+		one.RetainedBytes, one.RetainedValues, one.PeakBytes, five.RetainedBytes, five.PeakBytes)
 }
