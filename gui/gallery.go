@@ -31,16 +31,16 @@ type GalleryView struct {
 	// loading counts Reloads in flight; a newer one wins.
 	generation int
 
-	grid    *widget.GridWrap
-	show    *widget.RadioGroup
+	grid *widget.GridWrap
+	show *widget.RadioGroup
 	// subjectSel filters by subject (subject_filter.go).
 	subjectSel *widget.Select
 	subjectIDs map[string]string // choice → subject id
-	search  *widget.Entry
-	count   *widget.Label
-	welcome fyne.CanvasObject
-	body    *fyne.Container
-	root    fyne.CanvasObject
+	search     *widget.Entry
+	count      *widget.Label
+	welcome    fyne.CanvasObject
+	body       *fyne.Container
+	root       fyne.CanvasObject
 	// searchTimer delays a text search until typing pauses.
 	searchTimer *time.Timer
 }

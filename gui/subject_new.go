@@ -311,7 +311,7 @@ func (f *NewSubjectView) Cast() {
 	f.showCandidates()
 	f.castBar.SetValue(0)
 	f.castBar.Show()
-	f.castText.SetText("Waiting for the jobs before it…")
+	f.castText.SetText("Starting…")
 	f.updateButtons()
 	go func() {
 		id, err := f.main.studio.CastSubject(req)
@@ -344,7 +344,7 @@ func (f *NewSubjectView) Tune() {
 	f.tuneJob = "…"
 	f.tuneBar.SetValue(0)
 	f.tuneBar.Show()
-	f.tuneText.SetText("Waiting for the jobs before it…")
+	f.tuneText.SetText("Starting…")
 	f.plot.Set(nil, steps)
 	f.plot.Object().Show()
 	f.updateButtons()
@@ -449,8 +449,12 @@ func (f *NewSubjectView) tuneEvent(j service.Job) {
 			f.tuneBar.SetValue(float64(j.Step) / float64(j.Total))
 		}
 		if w != nil && len(w.Losses) > 0 {
-			f.tuneText.SetText(fmt.Sprintf("Step %d/%d · loss %.4f · %s elapsed · about %s left", j.Step, j.Total, w.Loss,
-				j.Elapsed.Round(100*time.Millisecond), j.ETA.Round(time.Second)))
+			eta := "estimating the time left"
+			if j.ETA > 0 {
+				eta = "about " + j.ETA.Round(time.Second).String() + " left"
+			}
+			f.tuneText.SetText(fmt.Sprintf("Step %d/%d · loss %.4f · %s elapsed · %s", j.Step, j.Total, w.Loss,
+				j.Elapsed.Round(100*time.Millisecond), eta))
 			f.plot.Set(w.Losses, j.Total)
 		} else {
 			f.tuneText.SetText("Preparing the gradient model (once per model)…")
@@ -460,7 +464,8 @@ func (f *NewSubjectView) tuneEvent(j service.Job) {
 		f.subjectID = w.SubjectID
 		f.tuneBar.SetValue(1)
 		f.plot.Set(w.Losses, len(w.Losses))
-		f.tuneText.SetText(fmt.Sprintf("Tuned %d steps in %s; final loss %.4f.", len(w.Losses), j.Elapsed.Round(100*time.Millisecond), w.Loss))
+		f.tuneText.SetText(fmt.Sprintf("Tuned %d steps in %s; loss averaged over the last steps %.4f.", len(w.Losses),
+			j.Elapsed.Round(100*time.Millisecond), lastAverage(w.Losses)))
 		f.readyLabel.SetText(fmt.Sprintf("%s is ready. Put “%s” in a prompt with the subject chosen, and it is drawn as this one.",
 			strings.TrimSpace(f.name.Text), f.casting.Request.BaseWord))
 		f.ready.Show()

@@ -25,18 +25,19 @@ type SubjectPage struct {
 	id   string
 	info service.SubjectInfo
 
-	title    *widget.Label
-	facts    *widget.Label
-	problem  *widget.Label
-	target   *fyne.Container
-	aux      *fyne.Container
-	plot     *lossPlot
-	plotNote *widget.Label
+	title     *widget.Label
+	facts     *widget.Label
+	problem   *widget.Label
+	target    *fyne.Container
+	aux       *fyne.Container
+	plot      *lossPlot
+	plotNote  *widget.Label
+	guideHelp *widget.Label
 
 	v, eta1, eta2          *widget.Slider
 	vVal, eta1Val, eta2Val *widget.Label
 	previewPrompt          *widget.Entry
-	preview                *fyne.Container
+	preview                *fyne.Container // previewPictures pictures, 2 × 2
 	previewText            *widget.Label
 	previewJob             string
 	previewSeed            int64
@@ -57,9 +58,9 @@ func NewSubjectPage(m *MainView, id string) *SubjectPage {
 	p.problem.Wrapping = fyne.TextWrapWord
 	p.problem.Importance = widget.DangerImportance
 	p.problem.Hide()
-	p.target = container.NewStack(pictureBox(nil, 160))
+	p.target = container.NewStack(pictureBox(nil, 128))
 	p.aux = container.NewGridWithColumns(5)
-	p.plot = newLossPlot(110)
+	p.plot = newLossPlot(96)
 	p.plotNote = widget.NewLabel("")
 	p.plotNote.Importance = widget.LowImportance
 	p.plotNote.Wrapping = fyne.TextWrapWord
@@ -77,12 +78,15 @@ func NewSubjectPage(m *MainView, id string) *SubjectPage {
 	})
 	p.previewPrompt = widget.NewEntry()
 	p.previewPrompt.OnSubmitted = func(string) { p.Preview() }
-	p.preview = container.NewStack(pictureBox(nil, 128))
+	p.preview = container.NewGridWithColumns(2)
+	for range previewPictures {
+		p.preview.Add(pictureBox(nil, 64))
+	}
 	p.previewText = widget.NewLabel("")
 	p.previewText.Wrapping = fyne.TextWrapWord
 	p.previewText.Importance = widget.LowImportance
 	previewBtn := widget.NewButtonWithIcon("Preview", theme.VisibilityIcon(), p.Preview)
-	otherSeed := widget.NewButtonWithIcon("Other seed", theme.ViewRefreshIcon(), func() { p.previewSeed++; p.Preview() })
+	otherSeed := widget.NewButtonWithIcon("Other seeds", theme.ViewRefreshIcon(), func() { p.previewSeed += previewPictures; p.Preview() })
 
 	back := widget.NewButtonWithIcon("Gallery", theme.NavigateBackIcon(), m.showGallery)
 	use := widget.NewButtonWithIcon("Use in prompt", theme.ContentAddIcon(), func() { m.panel.chips.Add(p.id) })
@@ -99,26 +103,36 @@ func NewSubjectPage(m *MainView, id string) *SubjectPage {
 		container.NewHScroll(container.NewHBox(use, pictures, rename, export, del)))
 
 	guidance := widget.NewForm(
-		widget.NewFormItem("v (consistency)", container.NewBorder(nil, nil, nil, p.vVal, p.v)),
-		widget.NewFormItem("η1 (guidance)", container.NewBorder(nil, nil, nil, p.eta1Val, p.eta1)),
-		widget.NewFormItem("η2 (away from others)", container.NewBorder(nil, nil, nil, p.eta2Val, p.eta2)),
-		widget.NewFormItem("Preview prompt", p.previewPrompt),
+		widget.NewFormItem("v", container.NewBorder(nil, nil, nil, p.vVal, p.v)),
+		widget.NewFormItem("η1", container.NewBorder(nil, nil, nil, p.eta1Val, p.eta1)),
+		widget.NewFormItem("η2", container.NewBorder(nil, nil, nil, p.eta2Val, p.eta2)),
+		widget.NewFormItem("Prompt", p.previewPrompt),
 	)
-	guideHelp := widget.NewLabel("v trades variety (low) for sameness (high); η2 = 0 samples as fast as a plain prompt. These settings are used whenever the subject is in a prompt.")
+	guideHelp := widget.NewLabel("")
 	guideHelp.Wrapping = fyne.TextWrapWord
 	guideHelp.Importance = widget.LowImportance
 	previewBox := container.NewBorder(nil, nil, p.preview, nil,
-		container.NewVBox(container.NewHBox(previewBtn, otherSeed, reset), p.previewText))
+		container.NewVBox(previewBtn, otherSeed, reset, p.previewText))
 
-	head := container.NewBorder(nil, nil, container.NewVBox(widget.NewLabel("Target"), p.target), nil,
-		container.NewVBox(p.title, p.facts, p.problem, widget.NewLabel("Auxiliaries"), p.aux))
-	body := container.NewVBox(head,
-		widget.NewCard("Tuning loss", "", container.NewVBox(p.plot.Object(), p.plotNote)),
-		widget.NewCard("Guidance", "", container.NewVBox(guidance, guideHelp, previewBox)))
+	p.guideHelp = guideHelp
+	head := container.NewBorder(nil, nil, container.NewVBox(caption("Target"), p.target), nil,
+		container.NewVBox(p.title, p.facts, p.problem))
+	left := container.NewVBox(caption("Auxiliaries"), p.aux, caption("Tuning loss"), p.plot.Object(), p.plotNote)
+	right := container.NewVBox(caption("Guidance"), guidance, previewBox, guideHelp)
+	body := container.NewVBox(head, widget.NewSeparator(), container.NewGridWithColumns(2, left, right))
 	p.root = container.NewBorder(container.NewPadded(bar), nil, nil, nil, container.NewVScroll(container.NewPadded(body)))
 	p.unsub = m.studio.Subscribe(func(ev service.JobEvent) { onUI(func() { p.onEvent(ev) }) })
 	p.Load()
 	return p
+}
+
+// previewPictures is how many pictures a preview makes: several show how
+// alike the subject comes out, which one cannot.
+const previewPictures = 4
+
+// caption is a section heading inside a page.
+func caption(s string) *widget.Label {
+	return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 }
 
 // guidanceSlider is a slider with its value shown beside it.
@@ -181,23 +195,28 @@ func (p *SubjectPage) show(info service.SubjectInfo, target image.Image, aux []i
 	} else {
 		p.problem.Hide()
 	}
-	p.target.Objects = []fyne.CanvasObject{pictureBox(target, 160)}
+	p.target.Objects = []fyne.CanvasObject{pictureBox(target, 128)}
 	p.target.Refresh()
 	p.aux.Objects = nil
 	for _, a := range aux {
-		p.aux.Add(pictureBox(a, 56))
+		p.aux.Add(pictureBox(a, 48))
 	}
 	p.aux.Refresh()
 	p.plot.Set(info.LossCurve, len(info.LossCurve))
 	if n := len(info.LossCurve); n > 0 {
 		s := smooth(info.LossCurve)
-		p.plotNote.SetText(fmt.Sprintf("%d steps; averaged loss %.4f at the start, %.4f at the end (each step draws its own noise levels, so single steps are noisy)",
+		p.plotNote.SetText(fmt.Sprintf("%d steps; loss averaged %.3f at the start, %.3f at the end (each step draws its own noise level, so single steps are noisy)",
 			n, s[min(n-1, 9)], s[n-1]))
 	}
 	if p.previewPrompt.Text == "" {
 		p.previewPrompt.SetText(info.BasePrompt)
 	}
+	p.guideHelp.SetText(fmt.Sprintf("v: variety (low) or sameness (high). η1: how strongly %s is drawn. η2: away from “any %s”; 0 samples as fast as a plain prompt. Used whenever %s is in a prompt.",
+		info.Name, info.BaseWord, info.Name))
 	p.setSliders(info.Guidance)
+	if problem == "" {
+		p.Preview() // what the subject looks like with its guidance
+	}
 }
 
 func (p *SubjectPage) setSliders(g service.Guidance) {
@@ -252,7 +271,7 @@ func (p *SubjectPage) Preview() {
 		go p.main.studio.Cancel(p.previewJob)
 	}
 	req := service.PreviewRequest{SubjectID: p.id, ModelRef: ref, Prompt: strings.TrimSpace(p.previewPrompt.Text),
-		Seed: p.previewSeed, Steps: 20, Guidance: p.Guidance()}
+		Seed: p.previewSeed, N: previewPictures, Steps: 20, Guidance: p.Guidance()}
 	p.previewText.SetText("Previewing…")
 	p.previewJob = "…"
 	go func() {
@@ -283,11 +302,15 @@ func (p *SubjectPage) onEvent(ev service.JobEvent) {
 		}
 	case service.JobDone:
 		p.previewJob = ""
-		p.preview.Objects = []fyne.CanvasObject{pictureBox(w.Picture, 128)}
+		p.preview.Objects = nil
+		for _, img := range w.Pictures {
+			p.preview.Add(pictureBox(img, 64))
+		}
 		p.preview.Refresh()
 		g := p.Guidance()
-		p.previewText.SetText(fmt.Sprintf("“%s”, seed %d, 20 steps, v %.2f, η1 %.2f, η2 %.2f (%s); not saved",
-			strings.TrimSpace(p.previewPrompt.Text), p.previewSeed, g.V, g.Eta1, g.Eta2, j.Elapsed.Round(10*time.Millisecond)))
+		p.previewText.SetText(fmt.Sprintf("“%s”, seeds %d–%d, 20 steps, v %.2f, η1 %.2f, η2 %.2f (%s); not saved",
+			strings.TrimSpace(p.previewPrompt.Text), p.previewSeed, p.previewSeed+int64(len(w.Pictures))-1, g.V, g.Eta1, g.Eta2,
+			j.Elapsed.Round(10*time.Millisecond)))
 	case service.JobFailed:
 		p.previewJob = ""
 		p.previewText.SetText("No preview: " + errText(j.Err))

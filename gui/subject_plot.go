@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -61,18 +62,31 @@ func (p *lossPlot) Set(values []float64, total int) {
 	p.raster.Refresh()
 }
 
+// bounds is the y range: the lowest loss up to a high percentile, so a
+// few spikes (steps that drew a large t) do not flatten the trend; higher
+// values are drawn at the top edge.
 func (p *lossPlot) bounds() (lo, hi float64) {
-	lo, hi = math.Inf(1), math.Inf(-1)
-	for _, v := range p.values {
-		lo, hi = math.Min(lo, v), math.Max(hi, v)
-	}
-	if lo > hi {
+	if len(p.values) == 0 {
 		return 0, 1
+	}
+	sorted := slices.Clone(p.values)
+	slices.Sort(sorted)
+	lo, hi = sorted[0], sorted[min(len(sorted)-1, int(float64(len(sorted))*0.95))]
+	for _, v := range smooth(p.values) {
+		hi = math.Max(hi, v)
 	}
 	if hi-lo < 1e-9 {
 		hi = lo + 1e-9
 	}
 	return lo, hi
+}
+
+// lastAverage is the smoothed loss at the end of a curve.
+func lastAverage(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	return smooth(v)[len(v)-1]
 }
 
 // smooth is an exponential moving average (the trend under the noise).
@@ -97,7 +111,7 @@ func (p *lossPlot) draw(w, h int) image.Image {
 	lo, hi := p.bounds()
 	pad := 4
 	x := func(i int) float64 { return float64(pad) + float64(i)/float64(total-1)*float64(w-2*pad) }
-	y := func(v float64) float64 { return float64(pad) + (hi-v)/(hi-lo)*float64(h-2*pad) }
+	y := func(v float64) float64 { return float64(pad) + (hi-math.Min(v, hi))/(hi-lo)*float64(h-2*pad) }
 	grid := color.NRGBA{128, 128, 128, 60}
 	for k := 1; k < 4; k++ {
 		yy := pad + k*(h-2*pad)/4

@@ -33,7 +33,7 @@ type subjectUI struct {
 	flow     *NewSubjectView // the casting flow (kept while it runs)
 	page     *SubjectPage
 	onChange []func([]service.SubjectInfo) // chips, gallery filter
-	offer    *widget.Button                 // "make a subject of this" after a photo drop
+	offer    *widget.Button                // "make a subject of this" after a photo drop
 }
 
 func newSubjectUI(v *MainView) *subjectUI {

@@ -73,8 +73,8 @@ type SubjectWork struct {
 	CastID string
 	// SubjectID is the stored subject (tunes, when done).
 	SubjectID string
-	// Picture is the preview's picture (previews, when done).
-	Picture image.Image
+	// Pictures are the preview's pictures (previews, when done).
+	Pictures []image.Image
 }
 
 // Subject job kinds.
@@ -309,8 +309,12 @@ func (st *Studio) CheckBaseWord(modelRef, basePrompt, word string) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &bw):
+		pieces := make([]string, len(bw.Pieces))
+		for i, p := range bw.Pieces {
+			pieces[i] = strings.TrimSuffix(p, "</w>") // the BPE end-of-word mark
+		}
 		return &BaseWordProblem{Message: fmt.Sprintf("“%s” is not one token of this model's tokenizer (it splits into %s), so it cannot carry a subject",
-			bw.Word, strings.Join(bw.Pieces, " + ")), Suggestions: bw.Suggestions}
+			bw.Word, strings.Join(pieces, " + ")), Suggestions: bw.Suggestions}
 	default:
 		return &BaseWordProblem{Message: err.Error()}
 	}
@@ -498,7 +502,10 @@ func (st *Studio) TuneSubject(r TuneRequest) (string, error) {
 		BaseWord: c.Request.BaseWord, Target: r.Target, Tune: cfg}
 	return st.submitWork("Tune “"+r.Name+"”", SubjectWork{Kind: SubjectTune, Phase: "tune"}, func(ctx context.Context, q *queue, j *Job) {
 		q.update(j, func(j *Job, _ *SubjectWork) { j.Total = r.Steps })
-		start := time.Now()
+		// The ETA counts from the first step: before it, the gradient
+		// models are built or read from the cache (seconds, once).
+		var start, first time.Time
+		start = time.Now()
 		subj, err := st.svc.TuneCast(ctx, st.lib, c.set, req, func(ev SubjectEvent) {
 			q.update(j, func(j *Job, w *SubjectWork) {
 				w.Phase = ev.Phase
@@ -507,8 +514,11 @@ func (st *Studio) TuneSubject(r TuneRequest) (string, error) {
 					w.Loss = ev.Loss
 					w.Losses = append(w.Losses, ev.Loss)
 					j.Elapsed = time.Since(start)
-					if ev.Step > 0 {
-						j.ETA = time.Duration(float64(j.Elapsed) / float64(ev.Step) * float64(ev.Total-ev.Step))
+					switch {
+					case ev.Step <= 1:
+						first, j.ETA = time.Now(), 0
+					default:
+						j.ETA = time.Duration(float64(time.Since(first)) / float64(ev.Step-1) * float64(ev.Total-ev.Step))
 					}
 				}
 			})
@@ -526,12 +536,13 @@ type PreviewRequest struct {
 	SubjectID string
 	ModelRef  string
 	Prompt    string // "" : the subject's base prompt
-	Seed      int64
-	Steps     int // default 20
+	Seed      int64  // picture k uses Seed+k
+	N         int    // pictures (default 1): several show how alike the subject comes out
+	Steps     int    // default 20
 	Guidance  Guidance
 }
 
-// PreviewSubject queues a preview; when done, Subject.Picture holds it.
+// PreviewSubject queues a preview; when done, Subject.Pictures holds it.
 func (st *Studio) PreviewSubject(r PreviewRequest) (string, error) {
 	s, err := st.lib.Subject(r.SubjectID)
 	if err != nil {
@@ -547,7 +558,7 @@ func (st *Studio) PreviewSubject(r PreviewRequest) (string, error) {
 		r.Steps = 20
 	}
 	rec := DefaultRecipe()
-	rec.ModelRef, rec.Prompt, rec.Steps, rec.Seed, rec.N = r.ModelRef, r.Prompt, r.Steps, r.Seed, 1
+	rec.ModelRef, rec.Prompt, rec.Steps, rec.Seed, rec.N = r.ModelRef, r.Prompt, r.Steps, r.Seed, max(r.N, 1)
 	rec.Subjects = []SubjectUse{{ID: s.ID, Guidance: r.Guidance}}
 	if err := st.prepareSubjects(&rec); err != nil {
 		return "", err
@@ -574,7 +585,11 @@ func (st *Studio) PreviewSubject(r PreviewRequest) (string, error) {
 			})
 		})
 		if err == nil {
-			q.update(j, func(_ *Job, w *SubjectWork) { w.Picture = res.Images[0] })
+			q.update(j, func(_ *Job, w *SubjectWork) {
+				for _, img := range res.Images {
+					w.Pictures = append(w.Pictures, img)
+				}
+			})
 		}
 		q.end(j, err)
 	})

@@ -22,7 +22,8 @@ func TestStudioSubjectFlow(t *testing.T) {
 	defer st.Subscribe(ev.add)()
 
 	var bw *BaseWordProblem
-	if err := st.CheckBaseWord(model, "a creatureling", "creatureling"); !errors.As(err, &bw) || !strings.Contains(bw.Message, "not one token") {
+	if err := st.CheckBaseWord(model, "a creatureling", "creatureling"); !errors.As(err, &bw) || !strings.Contains(bw.Message, "not one token") ||
+		strings.Contains(bw.Message, "</w>") {
 		t.Fatalf("multi-token word: %v", err)
 	}
 	if err := st.CheckBaseWord(model, "a red ball", "creature"); !errors.As(err, &bw) || !strings.Contains(bw.Message, "does not contain") {
@@ -109,11 +110,11 @@ func TestStudioSubjectFlow(t *testing.T) {
 	if info, _ = st.Subject(subID); info.Guidance != g {
 		t.Fatalf("guidance %+v", info.Guidance)
 	}
-	id, err = st.PreviewSubject(PreviewRequest{SubjectID: subID, ModelRef: model, Seed: 1, Steps: 3, Guidance: g})
+	id, err = st.PreviewSubject(PreviewRequest{SubjectID: subID, ModelRef: model, Seed: 1, N: 2, Steps: 3, Guidance: g})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j = ev.wait(t, id); j.State != JobDone || j.Subject.Picture == nil {
+	if j = ev.wait(t, id); j.State != JobDone || len(j.Subject.Pictures) != 2 {
 		t.Fatalf("preview %+v", j)
 	}
 	if again, _ := st.Gallery(GalleryFilter{}); len(again) != 2 {
