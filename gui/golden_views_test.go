@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"math"
 	"os"
@@ -167,23 +168,68 @@ func goldenItems(t *testing.T, v *MainView) []service.Item {
 // look at the images before committing them).
 const goldenUpdateEnv = "ONEACTOR_UPDATE_GOLDEN"
 
-// assertGolden compares img with testdata/name.
+// assertGolden compares img with testdata/name, pixel for pixel. On a
+// mismatch it writes img to testdata/failed/name and says how many pixels
+// differ (fyne's AssertImageMatches would print megabytes of hex).
 func assertGolden(t *testing.T, name string, img image.Image) {
 	t.Helper()
 	if os.Getenv(goldenUpdateEnv) != "" {
-		f, err := os.Create(filepath.Join("testdata", name))
-		if err == nil {
-			err = png.Encode(f, img)
-			f.Close()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		writePNG(t, filepath.Join("testdata", name), img)
 		t.Logf("wrote testdata/%s", name)
 		return
 	}
-	if !test.AssertImageMatches(t, name, img) {
-		t.Logf("if the view changed on purpose: look at testdata/failed/%s, then rerun with %s=1 to take it", name, goldenUpdateEnv)
+	got := toNRGBA(img)
+	f, err := os.Open(filepath.Join("testdata", name))
+	var want *image.NRGBA
+	if err == nil {
+		m, derr := png.Decode(f)
+		f.Close()
+		if derr != nil {
+			t.Fatalf("testdata/%s: %v", name, derr)
+		}
+		want = toNRGBA(m)
+	}
+	switch {
+	case want == nil:
+		t.Errorf("no master testdata/%s", name)
+	case want.Rect != got.Rect:
+		t.Errorf("%s: the view is %v, the master %v", name, got.Rect.Size(), want.Rect.Size())
+	default:
+		n, most := 0, 0
+		for i := range got.Pix {
+			if d := int(got.Pix[i]) - int(want.Pix[i]); d != 0 {
+				n++
+				most = max(most, d, -d)
+			}
+		}
+		if n == 0 {
+			return
+		}
+		t.Errorf("%s: %d of %d channel values differ (by up to %d)", name, n, len(got.Pix), most)
+	}
+	failed := filepath.Join("testdata", "failed", name)
+	os.MkdirAll(filepath.Dir(failed), 0o755)
+	writePNG(t, failed, got)
+	t.Logf("the view is in %s; if it changed on purpose, look at it, then rerun with %s=1 to take it", failed, goldenUpdateEnv)
+}
+
+func toNRGBA(img image.Image) *image.NRGBA {
+	out := image.NewNRGBA(image.Rect(0, 0, img.Bounds().Dx(), img.Bounds().Dy()))
+	draw.Draw(out, out.Rect, img, img.Bounds().Min, draw.Src)
+	return out
+}
+
+func writePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err == nil {
+		err = png.Encode(f, img)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
