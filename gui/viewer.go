@@ -69,8 +69,10 @@ func NewViewer(m *MainView) *Viewer {
 	v.recipe.Wrapping = fyne.TextWrapWord
 	v.recipe.Selectable = true
 	bar := container.NewHBox(back, widget.NewSeparator(), v.zoom)
-	actions := container.NewHBox(v.favBtn, v.copyBtn, v.reuseBtn, v.export, v.folder, v.delete)
-	details := container.NewVBox(widget.NewSeparator(), v.title, container.NewHScroll(actions), v.recipe)
+	// The actions wrap onto a second row when the viewer is narrow, so
+	// none (Delete last) is ever out of sight.
+	actions := container.New(&flowLayout{}, v.favBtn, v.copyBtn, v.reuseBtn, v.export, v.folder, v.delete)
+	details := container.NewVBox(widget.NewSeparator(), v.title, actions, v.recipe)
 	v.root = container.NewBorder(container.NewPadded(bar), details, nil, nil, v.picture)
 	return v
 }

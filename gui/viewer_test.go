@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/oneactor/oneactor-desktop/core/imageio"
 	"github.com/oneactor/oneactor-desktop/core/service"
@@ -94,4 +95,28 @@ func TestViewerActions(t *testing.T) {
 	ui(func() { v.gallery.grid.Select(0) })
 	ui(func() { v.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyDelete}) })
 	waitFor(t, func() bool { return !v.viewerOpen() && len(v.gallery.Items()) == 0 })
+}
+
+// TestViewerActionsWrapWhenNarrow: in a narrow viewer the actions wrap to
+// a second row instead of running off the edge (Delete stays in sight).
+func TestViewerActionsWrapWhenNarrow(t *testing.T) {
+	v, _ := testMain(t)
+	generated(t, v, "a narrow one", 1)
+	ui(func() { v.gallery.grid.Select(0) })
+	w := test.NewTempWindow(t, v.viewer.Object())
+	w.SetPadded(false)
+	w.Resize(fyne.NewSize(480, 600))
+	ui(func() { relayout(w.Content()) })
+	d := fyne.CurrentApp().Driver()
+	rows := map[float32]bool{}
+	for _, b := range []*widget.Button{v.viewer.favBtn, v.viewer.copyBtn, v.viewer.reuseBtn, v.viewer.export, v.viewer.folder, v.viewer.delete} {
+		p := d.AbsolutePositionForObject(b)
+		if p.X < -4 || p.X+b.Size().Width > 484 || b.Size().Width < b.MinSize().Width { // 4: theme padding
+			t.Errorf("%q at x %.0f, width %.0f (min %.0f): not wholly in a 480 px viewer", b.Text, p.X, b.Size().Width, b.MinSize().Width)
+		}
+		rows[p.Y] = true
+	}
+	if len(rows) < 2 {
+		t.Errorf("the actions did not wrap: %d row(s)", len(rows))
+	}
 }
