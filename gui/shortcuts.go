@@ -13,6 +13,11 @@ func (v *MainView) addShortcuts() {
 	c.AddShortcut(generateShortcut, func(fyne.Shortcut) { v.panel.Generate() })
 	c.AddShortcut(&fyne.ShortcutUndo{}, func(fyne.Shortcut) { v.undo.Undo() })
 	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
+		if c.Overlays().Top() != nil {
+			// A dialog is up: keys are for it, never for the picture or
+			// the job behind it.
+			return
+		}
 		switch k.Name {
 		case fyne.KeyEscape:
 			if v.panel.running != "" {

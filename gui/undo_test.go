@@ -175,3 +175,22 @@ func TestOpenFolderRunsXdgOpen(t *testing.T) {
 		t.Fatalf("missing xdg-open: %v", err)
 	}
 }
+
+// TestKeysDoNothingBehindADialog: with a dialog up, Delete and Esc leave
+// the viewed picture alone.
+func TestKeysDoNothingBehindADialog(t *testing.T) {
+	v, _ := testMain(t)
+	generated(t, v, "a grey cat", 1)
+	ui(func() { v.gallery.grid.Select(0) })
+	ui(func() { v.ShowError("Something", errors.New("details")) })
+	for _, k := range []fyne.KeyName{fyne.KeyDelete, fyne.KeyEscape} {
+		ui(func() { v.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: k}) })
+	}
+	time.Sleep(100 * time.Millisecond)
+	if !v.viewerOpen() || len(v.gallery.Items()) != 1 {
+		t.Fatalf("behind a dialog: viewer open %v, %d pictures", v.viewerOpen(), len(v.gallery.Items()))
+	}
+	if _, ok := v.undo.Pending(); ok {
+		t.Fatal("a picture was deleted behind the dialog")
+	}
+}
