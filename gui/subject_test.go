@@ -1,0 +1,264 @@
+package gui
+
+import (
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/oneactor/oneactor-desktop/core/imageio"
+	"github.com/oneactor/oneactor-desktop/core/service"
+)
+
+// makeTestSubject casts and tunes a subject through the studio (2 steps).
+func makeTestSubject(t *testing.T, v *MainView, model, name string) string {
+	t.Helper()
+	done := make(chan service.Job, 8)
+	unsub := v.studio.Subscribe(func(e service.JobEvent) {
+		if e.Job.Finished() && e.Job.Subject != nil && e.Job.Subject.Kind != service.SubjectPreview {
+			done <- e.Job
+		}
+	})
+	defer unsub()
+	if _, err := v.studio.CastSubject(service.CastRequest{ModelRef: model, BasePrompt: "a creature", BaseWord: "creature", Seed: 1, N: 3}); err != nil {
+		t.Fatal(err)
+	}
+	j := <-done
+	if j.State != service.JobDone {
+		t.Fatalf("cast %+v", j)
+	}
+	if _, err := v.studio.TuneSubject(service.TuneRequest{CastID: j.Subject.CastID, Target: 1, Name: name, Steps: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if j = <-done; j.State != service.JobDone {
+		t.Fatalf("tune %+v", j)
+	}
+	return j.Subject.SubjectID
+}
+
+func TestNewSubjectBaseWordSuggestions(t *testing.T) {
+	v, _ := testMain(t)
+	ui(func() { v.subj.OpenFlow("") })
+	f := v.subj.flow
+	ui(func() { f.basePrompt.SetText("a photo of a creatureling") })
+	if f.baseWord.Text != "creatureling" {
+		t.Fatalf("base word %q follows the prompt's last word", f.baseWord.Text)
+	}
+	waitFor(t, func() bool { return strings.Contains(f.wordNote.Text, "not one token") && len(f.suggest.Objects) > 1 })
+	if !f.castBtn.Disabled() || strings.Contains(f.wordNote.Text, "</w>") {
+		t.Fatalf("cast enabled with a two-token word, or raw pieces: %q", f.wordNote.Text)
+	}
+	var pick *widget.Button
+	for _, o := range f.suggest.Objects {
+		if b, ok := o.(*widget.Button); ok && b.Text == "creature" {
+			pick = b
+		}
+	}
+	if pick == nil {
+		t.Fatal("“creature” not suggested")
+	}
+	ui(func() { test.Tap(pick) })
+	waitFor(t, func() bool { return f.wordOK && !f.castBtn.Disabled() })
+	if f.basePrompt.Text != "a photo of a creature" || f.baseWord.Text != "creature" {
+		t.Fatalf("suggestion applied: %q / %q", f.basePrompt.Text, f.baseWord.Text)
+	}
+	// A word typed by hand is kept when the prompt changes; a word not in
+	// the prompt is refused.
+	ui(func() { f.baseWord.SetText("ball") })
+	ui(func() { f.basePrompt.SetText("a creature on a mat") })
+	waitFor(t, func() bool { return strings.HasPrefix(f.wordNote.Text, "✗") && f.castBtn.Disabled() })
+	if f.baseWord.Text != "ball" {
+		t.Fatalf("typed word replaced: %q", f.baseWord.Text)
+	}
+}
+
+func TestNewSubjectCancelTuning(t *testing.T) {
+	v, _ := testMain(t)
+	ui(func() { v.subj.OpenFlow("") })
+	f := v.subj.flow
+	ui(func() {
+		f.name.SetText("Gone")
+		f.basePrompt.SetText("a creature")
+		f.count.SetText("3")
+		f.steps.SetText("2000")
+	})
+	waitFor(t, func() bool { return !f.castBtn.Disabled() })
+	ui(func() { test.Tap(f.castBtn) })
+	waitLong(t, "candidates", func() bool { return len(f.cells) == 3 })
+	ui(func() {
+		test.Tap(f.cells[0])
+		test.Tap(f.tuneBtn)
+	})
+	waitLong(t, "tuning steps", func() bool { return len(f.plot.values) >= 2 })
+	if !f.Busy() || f.cancelBtn.Disabled() || !f.castBtn.Disabled() {
+		t.Fatal("buttons while tuning")
+	}
+	ui(func() { test.Tap(f.cancelBtn) })
+	waitLong(t, "the cancel", func() bool { return strings.Contains(f.tuneText.Text, "no subject was saved") })
+	if subs, _ := v.studio.Subjects(); len(subs) != 0 || f.tuneBtn.Disabled() {
+		t.Fatalf("%d subjects after cancel; Tune disabled %v", len(subs), f.tuneBtn.Disabled())
+	}
+}
+
+func TestSubjectFromDroppedPhoto(t *testing.T) {
+	v, _ := testMain(t)
+	photo := filepath.Join(t.TempDir(), "mascot.png")
+	img := image.NewNRGBA(image.Rect(0, 0, 40, 40))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	if err := imageio.WritePNGFile(photo, img); err != nil {
+		t.Fatal(err)
+	}
+	ui(func() { v.HandleDrop([]string{photo}) })
+	waitFor(t, func() bool { return v.subj.offer.Visible() && strings.Contains(v.subj.offer.Text, "mascot.png") })
+	if topOverlay(v.win) != nil {
+		t.Fatal("a drop opened a dialog")
+	}
+	ui(func() { test.Tap(v.subj.offer) })
+	f := v.subj.flow
+	if f == nil || f.photoID == "" || v.subj.offer.Visible() {
+		t.Fatal("the offer did not open the flow for the photo")
+	}
+	ui(func() {
+		f.name.SetText("Mascot")
+		f.basePrompt.SetText("a creature")
+		f.count.SetText("2")
+		f.steps.SetText("2")
+	})
+	waitFor(t, func() bool { return !f.castBtn.Disabled() })
+	ui(func() { test.Tap(f.castBtn) })
+	waitLong(t, "the photo and 2 auxiliaries", func() bool { return len(f.cells) == 3 })
+	ui(func() { test.Tap(f.cells[2]) }) // the photo is the target; others cannot be picked
+	if f.target != 0 || f.tuneBtn.Disabled() {
+		t.Fatalf("target %d", f.target)
+	}
+	ui(func() { test.Tap(f.tuneBtn) })
+	waitLong(t, "the subject", func() bool { return f.Done() && len(v.subj.Subjects()) == 1 })
+	if s := v.subj.Subjects()[0]; s.Name != "Mascot" || s.Auxiliaries != 2 {
+		t.Fatalf("subject %+v", s)
+	}
+	// References offer the same action.
+	waitFor(t, func() bool { return len(v.refs.Items()) == 1 })
+	ui(func() {
+		var b *widget.Button
+		for _, o := range test.LaidOutObjects(v.refs.list) {
+			if x, ok := o.(*widget.Button); ok && x.OnTapped != nil {
+				b = x
+			}
+		}
+		if b == nil {
+			t.Fatal("no make-a-subject button on the reference")
+		}
+		test.Tap(b)
+	})
+	if v.subj.flow == f || v.subj.flow.photoID == "" {
+		t.Fatal("the reference's button did not open a new flow for it")
+	}
+}
+
+func TestSubjectPageActions(t *testing.T) {
+	v, model := testMain(t)
+	id := makeTestSubject(t, v, model, "Rex")
+	ui(func() { v.subj.Reload(nil) })
+	waitFor(t, func() bool { return len(v.subj.Subjects()) == 1 })
+	ui(func() { v.subj.column.Select(0) })
+	p := v.subj.page
+	waitLong(t, "the page and its preview", func() bool {
+		return p.info.ID == id && len(p.aux.Objects) == 2 && strings.Contains(p.previewText.Text, "not saved")
+	})
+	if len(p.preview.Objects) != previewPictures || p.problem.Visible() {
+		t.Fatalf("%d preview pictures, problem %q", len(p.preview.Objects), p.problem.Text)
+	}
+
+	// Sliders: η2 is kept ≤ η1; the values are stored.
+	ui(func() {
+		p.eta1.SetValue(2)
+		p.eta2.SetValue(4)
+		p.guidanceChanged()
+	})
+	waitLong(t, "the guidance to be stored", func() bool { s, _ := v.studio.Subject(id); return s.Guidance.Eta1 == 2 && s.Guidance.Eta2 == 2 })
+
+	// Rename through the dialog.
+	ui(func() { test.Tap(findButton(p.root, "Rename")) })
+	waitFor(t, func() bool { return topOverlay(v.win) != nil })
+	ui(func() {
+		var entry *widget.Entry
+		for _, o := range test.LaidOutObjects(topOverlay(v.win)) {
+			if e, ok := o.(*widget.Entry); ok {
+				entry = e
+			}
+		}
+		entry.SetText("Rex II")
+		test.Tap(findButton(topOverlay(v.win), "Rename"))
+	})
+	waitFor(t, func() bool { return len(v.subj.Subjects()) == 1 && v.subj.Subjects()[0].Name == "Rex II" && p.title.Text == "Rex II" })
+
+	// Export, then delete (confirmed), then import the bundle again.
+	bundle := filepath.Join(t.TempDir(), "rex.oneactor")
+	ui(func() { p.Export(bundle) })
+	waitFor(t, func() bool { _, err := os.Stat(bundle); return err == nil && strings.Contains(v.status.Text, "Exported") })
+	ui(func() { v.panel.chips.Add(id) })
+	if len(v.panel.chips.Active()) != 1 {
+		t.Fatal("no chip")
+	}
+	ui(func() { test.Tap(findButton(p.root, "Delete")) })
+	waitFor(t, func() bool { return strings.Contains(overlayText(v.win), "Delete Rex II?") })
+	ui(func() { test.Tap(findButton(topOverlay(v.win), "Yes")) })
+	waitFor(t, func() bool { return len(v.subj.Subjects()) == 0 && !v.subj.empty.Hidden })
+	if len(v.panel.chips.Active()) != 0 || v.viewerOpen() || v.centre.Objects[0] != v.gallery.Object() {
+		t.Fatal("after delete: chip kept or the page still shown")
+	}
+	ui(func() { v.subj.Import(bundle, false) })
+	waitFor(t, func() bool { return len(v.subj.Subjects()) == 1 && v.subj.Subjects()[0].Name == "Rex II" })
+}
+
+func TestSubjectChipsInsertTheBaseWord(t *testing.T) {
+	v, model := testMain(t)
+	id := makeTestSubject(t, v, model, "Rex")
+	ui(func() { v.subj.Reload(nil) })
+	waitFor(t, func() bool { return len(v.panel.chips.all) == 1 })
+	p := v.panel
+	ui(func() { p.chips.Add(id) }) // empty prompt: the base prompt
+	if p.prompt.Text != "a creature" {
+		t.Fatalf("prompt %q", p.prompt.Text)
+	}
+	chip := p.chips.box.Objects[0].(*widget.Button)
+	if chip.Importance != widget.HighImportance || !strings.Contains(chip.Text, "Rex") {
+		t.Fatalf("chip %q", chip.Text)
+	}
+	ui(func() { p.prompt.SetText("a red ball") })
+	chip = p.chips.box.Objects[0].(*widget.Button)
+	if chip.Importance != widget.WarningImportance || !strings.Contains(chip.Text, "missing") {
+		t.Fatalf("chip without its word: %q", chip.Text)
+	}
+	ui(func() {
+		p.prompt.CursorRow, p.prompt.CursorColumn = 0, 5
+		p.chips.Add(id) // already active: only the word goes in, at the cursor
+	})
+	if p.prompt.Text != "a red creature ball" || len(p.chips.Active()) != 1 {
+		t.Fatalf("prompt %q, %d chips", p.prompt.Text, len(p.chips.Active()))
+	}
+	r, err := p.Recipe()
+	if err != nil || len(r.Subjects) != 1 || r.Subjects[0].ID != id || r.Subjects[0].V != 0.8 {
+		t.Fatalf("recipe %+v %v", r.Subjects, err)
+	}
+	// Reuse settings puts the recipe's subjects back; × takes a chip out.
+	ui(func() {
+		test.Tap(chip)
+	})
+	if len(p.chips.Active()) != 0 {
+		t.Fatal("× did not remove the chip")
+	}
+	ui(func() { p.Apply(r) })
+	if len(p.chips.Active()) != 1 {
+		t.Fatal("reuse did not restore the subject")
+	}
+	if hasWord("creatures", "creature") || !hasWord("A Creature, here", "creature") {
+		t.Fatal("hasWord")
+	}
+}
