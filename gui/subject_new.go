@@ -45,6 +45,7 @@ type NewSubjectView struct {
 	count      *widget.Entry
 	steps      *widget.Entry
 	castBtn    *widget.Button
+	moreBtn    *widget.Button
 
 	castBar    *widget.ProgressBar
 	castText   *widget.Label
@@ -104,6 +105,7 @@ func NewNewSubjectView(m *MainView, photoID string) *NewSubjectView {
 	f.steps = numberEntry(strconv.Itoa(defaultTuneSteps))
 	f.castBtn = widget.NewButtonWithIcon("Cast candidates", theme.MediaPlayIcon(), f.Cast)
 	f.castBtn.Importance = widget.HighImportance
+	f.moreBtn = widget.NewButtonWithIcon("4 more", theme.ContentAddIcon(), f.CastMore)
 	f.castBar = widget.NewProgressBar()
 	f.castBar.Hide()
 	f.castText = widget.NewLabel("")
@@ -166,7 +168,8 @@ func NewNewSubjectView(m *MainView, photoID string) *NewSubjectView {
 	intro.Importance = widget.LowImportance
 
 	step1 := widget.NewCard("1 · Describe", "", container.NewVBox(photo, describe, container.NewHBox(f.castBtn)))
-	step2 := widget.NewCard("2 · Pick the target", "", container.NewVBox(f.castBar, f.castText, f.pickNote, f.grid))
+	step2 := widget.NewCard("2 · Pick the target", "", container.NewVBox(f.castBar, container.NewBorder(nil, nil, nil, f.moreBtn, f.castText),
+		f.pickNote, f.grid))
 	step3 := widget.NewCard("3 · Tune", "", container.NewVBox(container.NewHBox(f.tuneBtn, f.cancelBtn), f.tuneBar, f.tuneText, f.plot.Object(), f.ready))
 	body := container.NewVBox(intro, step1, step2, step3)
 	f.step2, f.step3 = step2, step3
@@ -272,6 +275,12 @@ func (f *NewSubjectView) updateButtons() {
 	setEnabled(f.tuneBtn, f.casting != nil && f.target >= 0 && f.castJob == "" && f.tuneJob == "" && f.subjectID == "" &&
 		strings.TrimSpace(f.name.Text) != "")
 	setEnabled(f.cancelBtn, f.castJob != "" || f.tuneJob != "")
+	setEnabled(f.moreBtn, f.casting != nil && f.castJob == "" && f.tuneJob == "" && f.subjectID == "" && len(f.casting.Candidates)+4 <= 32)
+	if f.casting == nil {
+		f.moreBtn.Hide()
+	} else {
+		f.moreBtn.Show()
+	}
 	switch {
 	case f.casting == nil:
 	case f.target < 0:
@@ -322,6 +331,34 @@ func (f *NewSubjectView) Cast() {
 				f.castText.SetText("")
 				f.updateButtons()
 				f.main.ShowError("The candidates could not be cast", err)
+				return
+			}
+			f.castJob = id
+			f.replay(id)
+		})
+	}()
+}
+
+// CastMore queues 4 more candidates (more auxiliaries, or more to pick
+// from); the pick is kept.
+func (f *NewSubjectView) CastMore() {
+	if f.moreBtn.Disabled() || f.casting == nil {
+		return
+	}
+	castID := f.casting.ID
+	f.castJob = "…"
+	f.castBar.SetValue(0)
+	f.castBar.Show()
+	f.castText.SetText("Starting…")
+	f.updateButtons()
+	go func() {
+		id, err := f.main.studio.CastMore(castID, 4)
+		onUI(func() {
+			if err != nil {
+				f.castJob = ""
+				f.castBar.Hide()
+				f.updateButtons()
+				f.main.ShowError("More candidates could not be cast", err)
 				return
 			}
 			f.castJob = id

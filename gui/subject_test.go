@@ -90,9 +90,14 @@ func TestNewSubjectCancelTuning(t *testing.T) {
 	ui(func() { test.Tap(f.castBtn) })
 	waitLong(t, "candidates", func() bool { return len(f.cells) == 3 })
 	ui(func() {
-		test.Tap(f.cells[0])
-		test.Tap(f.tuneBtn)
+		test.Tap(f.cells[1])
+		test.Tap(f.moreBtn)
 	})
+	waitLong(t, "4 more candidates", func() bool { return len(f.cells) == 7 && f.castJob == "" })
+	if f.target != 1 || !f.cells[1].picked {
+		t.Fatalf("the pick was lost: %d", f.target)
+	}
+	ui(func() { test.Tap(f.tuneBtn) })
 	waitLong(t, "tuning steps", func() bool { return len(f.plot.values) >= 2 })
 	if !f.Busy() || f.cancelBtn.Disabled() || !f.castBtn.Disabled() {
 		t.Fatal("buttons while tuning")

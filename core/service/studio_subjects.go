@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/draw"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -391,8 +392,16 @@ func (st *Studio) runCast(ctx context.Context, q *queue, j *Job, r CastRequest) 
 		q.end(j, err)
 		return
 	}
-	c.set = &CastSet{Candidates: cands, LatentH: caster.LatentH, LatentW: caster.LatentW, HShape: caster.HShape()}
-	for _, cd := range cands {
+	st.keepCasting(c, &CastSet{Candidates: cands, LatentH: caster.LatentH, LatentW: caster.LatentW, HShape: caster.HShape()})
+	q.update(j, func(j *Job, w *SubjectWork) { w.CastID = c.ID })
+	q.end(j, nil)
+}
+
+// keepCasting stores a finished casting (the newest keptCastings stay).
+func (st *Studio) keepCasting(c *Casting, set *CastSet) {
+	c.set = set
+	c.Candidates, c.Seeds = nil, nil
+	for _, cd := range set.Candidates {
 		c.Candidates = append(c.Candidates, cd.Image)
 		c.Seeds = append(c.Seeds, int64(cd.Seed))
 	}
@@ -404,8 +413,44 @@ func (st *Studio) runCast(ctx context.Context, q *queue, j *Job, r CastRequest) 
 		st.subj.castings = st.subj.castings[len(st.subj.castings)-keptCastings:]
 	}
 	st.mu.Unlock()
-	q.update(j, func(j *Job, w *SubjectWork) { w.CastID = c.ID })
-	q.end(j, nil)
+}
+
+// CastMore queues n more candidates for a casting (seeds after its last):
+// more auxiliaries, or more to pick the target from. When the job is done,
+// its Subject.CastID names a new Casting holding the old candidates and
+// the new ones, in that order.
+func (st *Studio) CastMore(castID string, n int) (string, error) {
+	old, ok := st.Casting(castID)
+	if !ok {
+		return "", errors.New("the candidates are no longer kept: cast them again")
+	}
+	if n < 1 || len(old.Candidates)+n > 32 {
+		return "", fmt.Errorf("a casting holds at most 32 pictures (it has %d)", len(old.Candidates))
+	}
+	r := old.Request
+	seed := r.Seed
+	for _, s := range old.Seeds {
+		seed = max(seed, s+1)
+	}
+	return st.submitWork("Cast more “"+r.BasePrompt+"”", SubjectWork{Kind: SubjectCast, Phase: "cast"}, func(ctx context.Context, q *queue, j *Job) {
+		more, caster, err := st.svc.Cast(ctx, r.ModelRef, r.BasePrompt, r.BaseWord, uint64(seed), n, func(ev SubjectEvent) {
+			q.update(j, func(j *Job, w *SubjectWork) { j.Step, j.Total = ev.Step, ev.Total })
+		})
+		if err != nil {
+			q.end(j, err)
+			return
+		}
+		if caster.LatentH != old.set.LatentH || caster.LatentW != old.set.LatentW || !slices.Equal(caster.HShape(), old.set.HShape) {
+			q.end(j, errors.New("the model changed since the first candidates: cast them again"))
+			return
+		}
+		c := &Casting{Request: r, Fixed: old.Fixed}
+		set := *old.set
+		set.Candidates = append(slices.Clone(old.set.Candidates), more...)
+		st.keepCasting(c, &set)
+		q.update(j, func(j *Job, w *SubjectWork) { w.CastID = c.ID })
+		q.end(j, nil)
+	})
 }
 
 // castPhoto reads a photo as the target (VAE latents, h from one UNet pass

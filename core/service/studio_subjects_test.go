@@ -45,6 +45,16 @@ func TestStudioSubjectFlow(t *testing.T) {
 	if !ok || len(c.Candidates) != 4 || c.Seeds[2] != 5 || c.Fixed != -1 {
 		t.Fatalf("casting %+v", c)
 	}
+	// More candidates: the old ones first, then seeds after them.
+	id, err = st.CastMore(c.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = ev.wait(t, id)
+	more, ok := st.Casting(j.Subject.CastID)
+	if j.State != JobDone || !ok || len(more.Candidates) != 6 || more.Seeds[4] != 7 || more.Candidates[0] != c.Candidates[0] {
+		t.Fatalf("more candidates %+v", more)
+	}
 	if _, err := st.TuneSubject(TuneRequest{CastID: c.ID, Target: 1}); err == nil {
 		t.Fatal("a subject without a name was accepted")
 	}
