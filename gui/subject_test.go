@@ -201,12 +201,17 @@ func TestSubjectPageActions(t *testing.T) {
 		entry.SetText("Rex II")
 		test.Tap(findButton(topOverlay(v.win), "Rename"))
 	})
-	waitFor(t, func() bool { return len(v.subj.Subjects()) == 1 && v.subj.Subjects()[0].Name == "Rex II" && p.title.Text == "Rex II" })
+	waitFor(t, func() bool {
+		return len(v.subj.Subjects()) == 1 && v.subj.Subjects()[0].Name == "Rex II" && p.title.Text == "Rex II"
+	})
 
 	// Export, then delete (confirmed), then import the bundle again.
 	bundle := filepath.Join(t.TempDir(), "rex.oneactor")
 	ui(func() { p.Export(bundle) })
-	waitFor(t, func() bool { _, err := os.Stat(bundle); return err == nil && strings.Contains(v.status.Text, "Exported") })
+	waitFor(t, func() bool {
+		_, err := os.Stat(bundle)
+		return err == nil && strings.Contains(v.status.Text, "Exported")
+	})
 	ui(func() { v.panel.chips.Add(id) })
 	if len(v.panel.chips.Active()) != 1 {
 		t.Fatal("no chip")
