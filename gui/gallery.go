@@ -231,7 +231,7 @@ func newWelcome() fyne.CanvasObject {
 
 **Try it now:** the generation panel on the right starts with **ToyWorld**, a small demo model that comes with the app. It draws simple toy scenes in seconds, even without a GPU. Write a prompt such as *a red creature on the beach* and press **Generate** (or Ctrl+Enter). If the panel says this build has no ToyWorld model, add a model folder first.
 
-**Use a real model:** export a Stable Diffusion 1.x or 2.x model to ONNX (SDXL is recognised but not supported yet) (for example with Hugging Face Optimum: ` + "`optimum-cli export onnx --model <model> <folder>`" + `), then add the folder in **Settings → Model folders**, or drop the folder on this window.
+**Use a real model:** export a Stable Diffusion 1.x or 2.x model to ONNX, for example with Hugging Face Optimum: ` + "`optimum-cli export onnx --model <model> <folder>`" + `, then add the folder in **Settings → Model folders**, or drop the folder on this window. (SDXL is recognised but not supported yet.)
 
 **Bring your own pictures:** drop photos on the window to keep them as references, or drop a PNG made by this app or AUTOMATIC1111 to reuse its settings.`)
 	text.Wrapping = fyne.TextWrapWord
