@@ -176,7 +176,7 @@ func TestSubjectEndToEnd(t *testing.T) {
 	waitLong(t, "the picture with the subject", func() bool { return len(v.gallery.Items()) == 2 })
 	it := v.gallery.Items()[0]
 	if len(it.Recipe.Subjects) != 1 || it.Recipe.Subjects[0].ID != sub.ID || it.Recipe.Subjects[0].V != 0.6 ||
-		!strings.Contains(it.Recipe.Text(), "Subjects: Rex") {
+		!strings.Contains(it.Recipe.Text(), "OneActor subjects: Rex") {
 		t.Fatalf("recipe %+v", it.Recipe)
 	}
 

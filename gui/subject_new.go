@@ -48,6 +48,7 @@ type NewSubjectView struct {
 	moreBtn    *widget.Button
 
 	castBar    *widget.ProgressBar
+	castRow    *fyne.Container // castText and the "more" button
 	castText   *widget.Label
 	grid       *fyne.Container
 	cells      []*candidateCell
@@ -168,8 +169,9 @@ func NewNewSubjectView(m *MainView, photoID string) *NewSubjectView {
 	intro.Importance = widget.LowImportance
 
 	step1 := widget.NewCard("1 · Describe", "", container.NewVBox(photo, describe, container.NewHBox(f.castBtn)))
-	step2 := widget.NewCard("2 · Pick the target", "", container.NewVBox(f.castBar, container.NewBorder(nil, nil, nil, f.moreBtn, f.castText),
-		f.pickNote, f.grid))
+	f.castRow = container.NewBorder(nil, nil, nil, f.moreBtn, f.castText)
+	f.castRow.Hide() // until the first cast
+	step2 := widget.NewCard("2 · Pick the target", "", container.NewVBox(f.castBar, f.castRow, f.pickNote, f.grid))
 	step3 := widget.NewCard("3 · Tune", "", container.NewVBox(container.NewHBox(f.tuneBtn, f.cancelBtn), f.tuneBar, f.tuneText, f.plot.Object(), f.ready))
 	body := container.NewVBox(intro, step1, step2, step3)
 	f.step2, f.step3 = step2, step3
@@ -320,6 +322,7 @@ func (f *NewSubjectView) Cast() {
 	f.showCandidates()
 	f.castBar.SetValue(0)
 	f.castBar.Show()
+	f.castRow.Show()
 	f.castText.SetText("Starting…")
 	f.updateButtons()
 	go func() {

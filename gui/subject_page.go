@@ -111,7 +111,7 @@ func NewSubjectPage(m *MainView, id string) *SubjectPage {
 	guideHelp := widget.NewLabel("")
 	guideHelp.Wrapping = fyne.TextWrapWord
 	guideHelp.Importance = widget.LowImportance
-	previewBox := container.NewBorder(nil, nil, p.preview, nil,
+	previewBox := container.NewBorder(nil, nil, container.NewVBox(p.preview), nil,
 		container.NewVBox(previewBtn, otherSeed, reset, p.previewText))
 
 	p.guideHelp = guideHelp

@@ -154,7 +154,7 @@ func (r Recipe) Text() string {
 		}
 		s += fmt.Sprintf("\nConditioning: %s, strength %.2f, from %.0f%% to %.0f%% of the steps", c.Kind, c.Scale, c.Start*100, end*100)
 	}
-	return s + subjectsText(r.Subjects)
+	return s
 }
 
 // Samplers are the sampler names the panel offers, A1111 spelling.

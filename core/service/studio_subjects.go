@@ -816,22 +816,6 @@ func subjectFields(us []SubjectUse) []imageio.Field {
 		{Key: "OneActor v/eta1/eta2", Value: fmt.Sprintf("%g/%g/%g", g.V, g.Eta1, g.Eta2)}}
 }
 
-// subjectsText is the recipe text's line about its subjects.
-func subjectsText(us []SubjectUse) string {
-	if len(us) == 0 {
-		return ""
-	}
-	var parts []string
-	for _, u := range us {
-		name := u.Name
-		if name == "" {
-			name = u.ID
-		}
-		parts = append(parts, fmt.Sprintf("%s (v %g, η1 %g, η2 %g)", name, u.V, u.Eta1, u.Eta2))
-	}
-	return "\nSubjects: " + strings.Join(parts, ", ")
-}
-
 // SubjectIDs lists the ids of a recipe's subjects.
 func (r Recipe) SubjectIDs() []string {
 	var out []string

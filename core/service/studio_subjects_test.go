@@ -105,7 +105,7 @@ func TestStudioSubjectFlow(t *testing.T) {
 		t.Fatalf("gallery %d, with the subject %d", len(all), len(with))
 	}
 	u := with[0].Recipe.Subjects
-	if len(u) != 1 || u[0].Name != "Rex" || u[0].V != 0.8 || !strings.Contains(with[0].Recipe.Text(), "Subjects: Rex (v 0.8, η1 8.5, η2 1)") {
+	if len(u) != 1 || u[0].Name != "Rex" || u[0].V != 0.8 || !strings.Contains(with[0].Recipe.Text(), "OneActor subjects: Rex, OneActor v/eta1/eta2: 0.8/8.5/1") {
 		t.Fatalf("recipe subjects %+v\n%s", u, with[0].Recipe.Text())
 	}
 
