@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/oneactor/oneactor-desktop/core/diffusion"
+	"github.com/oneactor/oneactor-desktop/core/oneactor"
 	"github.com/oneactor/oneactor-desktop/core/schedule"
 	"github.com/oneactor/oneactor-desktop/core/service"
 )
@@ -22,7 +23,9 @@ const benchUsage = `Usage: oneactor-desktop bench generate [flags]
 
 Times the whole generation pipeline (text encoder, sampling loop, VAE) and
 reports, per batch size: median wall time, the share of it spent inside
-ONNX Runtime's Run calls, and the process's peak resident memory.
+ONNX Runtime's Run calls, and the process's peak resident memory. With
+--guidance plain,eta2_0,oneactor it also times OneActor's guidance (a
+subject's offsets at --word) against plain sampling, taking turns.
 
 Flags:
 `
@@ -47,6 +50,8 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 	batches := fs.String("batch", "1,4", "comma-separated batch sizes")
 	repeat := fs.Int("repeat", 3, "timed runs per batch size (after one warm-up)")
 	prompt := fs.String("prompt", "a red round creature with a hat on the beach", "prompt")
+	guidance := fs.String("guidance", "plain", "comma-separated: plain (CFG), eta2_0 and oneactor (cluster-conditioned guidance with η2 = 0 / the default η2, offsets at --word)")
+	word := fs.String("word", "creature", "base word for the OneActor modes (must be in the prompt)")
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -62,38 +67,75 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		return 1
 	}
 	ctx := context.Background()
+	modes := strings.Split(*guidance, ",")
+	for _, m := range modes {
+		if m != "plain" && m != "eta2_0" && m != "oneactor" {
+			fmt.Fprintf(stderr, "bench: --guidance %q: use plain, eta2_0, oneactor\n", m)
+			return 2
+		}
+	}
+	// OneActor's cost does not depend on the offsets' values: any vectors of
+	// the text width at the base word time the same rows.
+	W := int(e.Model.Text.Width)
+	off := make([]float32, W)
+	for i := range off {
+		off[i] = float32(i%7-3) / 10
+	}
+	subject := []oneactor.Offsets{{BaseWord: *word, Tar: off, Aver: off}}
+	build := func(mode string, req diffusion.Request) diffusion.Request {
+		g := oneactor.DefaultGuidance()
+		switch mode {
+		case "eta2_0":
+			g.Eta2 = 0
+		case "plain":
+			return req
+		}
+		req.Guidance = oneactor.NewGuidance(e.Model.Tokenizer, req.Prompt, subject, g)
+		return req
+	}
 	fmt.Fprintf(stdout, "model %s, %d steps, CFG %g, %s\n", e.Model.Name, *steps, *cfg, schedule.DisplayName(kind, karras))
-	fmt.Fprintf(stdout, "%-6s %12s %12s %10s %12s\n", "batch", "median wall", "inside ORT", "ORT share", "peak RSS")
+	fmt.Fprintf(stdout, "%-6s %-9s %12s %12s %10s %10s %12s\n", "batch", "guidance", "median wall", "inside ORT", "ORT share", "vs plain", "peak RSS")
 	for _, bs := range strings.Split(*batches, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(bs))
 		if err != nil || n < 1 {
 			fmt.Fprintf(stderr, "bench: bad batch size %q\n", bs)
 			return 2
 		}
-		req := diffusion.Request{Prompt: *prompt, Steps: *steps, CFG: *cfg, Sampler: kind,
+		base := diffusion.Request{Prompt: *prompt, Steps: *steps, CFG: *cfg, Sampler: kind,
 			SamplerOptions: schedule.Options{Karras: karras}, Seed: 1, N: n}
-		req.Width, req.Height = e.Model.DefaultSize(), e.Model.DefaultSize()
-		if _, err := e.Generate(ctx, req, nil); err != nil { // warm-up: sessions, arenas
-			fmt.Fprintln(stderr, "bench:", err)
-			return 1
-		}
-		var walls, shares []float64
-		var inside []time.Duration
-		for i := 0; i < *repeat; i++ {
-			_, before := e.RunStats()
-			t0 := time.Now()
-			if _, err := e.Generate(ctx, req, nil); err != nil {
-				fmt.Fprintln(stderr, "bench:", err)
-				return 1
+		base.Width, base.Height = e.Model.DefaultSize(), e.Model.DefaultSize()
+		walls := map[string][]float64{}
+		shares := map[string][]float64{}
+		inside := map[string][]time.Duration{}
+		// One warm-up per mode (sessions, arenas), then the modes take turns
+		// so that background load falls on all of them alike.
+		for i := -1; i < *repeat; i++ {
+			for _, m := range modes {
+				req := build(m, base)
+				_, before := e.RunStats()
+				t0 := time.Now()
+				if _, err := e.Generate(ctx, req, nil); err != nil {
+					fmt.Fprintln(stderr, "bench:", err)
+					return 1
+				}
+				wall := time.Since(t0)
+				_, after := e.RunStats()
+				if i < 0 {
+					continue
+				}
+				walls[m] = append(walls[m], wall.Seconds())
+				inside[m] = append(inside[m], after-before)
+				shares[m] = append(shares[m], (after-before).Seconds()/wall.Seconds())
 			}
-			wall := time.Since(t0)
-			_, after := e.RunStats()
-			walls = append(walls, wall.Seconds())
-			inside = append(inside, after-before)
-			shares = append(shares, (after-before).Seconds()/wall.Seconds())
 		}
-		mw := median(walls)
-		fmt.Fprintf(stdout, "%-6d %11.3fs %11.3fs %9.1f%% %10.1f MiB\n", n, mw, median(durations(inside)), 100*median(shares), peakRSSMiB())
+		for _, m := range modes {
+			ratio := "-"
+			if p := walls["plain"]; p != nil {
+				ratio = fmt.Sprintf("%.3f×", median(walls[m])/median(p))
+			}
+			fmt.Fprintf(stdout, "%-6d %-9s %11.3fs %11.3fs %9.1f%% %10s %10.1f MiB\n", n, m, median(walls[m]),
+				median(durations(inside[m])), 100*median(shares[m]), ratio, peakRSSMiB())
+		}
 	}
 	return 0
 }

@@ -129,11 +129,15 @@ func TestBenchCommands(t *testing.T) {
 	if code := run([]string{"--data-dir", data, "bench", "generate", "--model", model, "--steps", "3", "--batch", "1,2", "--repeat", "1"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("bench generate: exit %d: %s", code, stderr.String())
 	}
+	if code := run([]string{"--data-dir", data, "bench", "generate", "--model", model, "--steps", "3", "--batch", "1", "--repeat", "1",
+		"--guidance", "plain,eta2_0,oneactor", "--prompt", "a creature on the beach"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("bench generate --guidance: exit %d: %s", code, stderr.String())
+	}
 	if code := run([]string{"--data-dir", data, "bench", "grad", "--model", model, "--rows", "5", "--repeat", "1"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("bench grad: exit %d: %s", code, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"ORT share", "forward+backward median", "backward nodes"} {
+	for _, want := range []string{"ORT share", "eta2_0", "oneactor", "vs plain", "forward+backward median", "backward nodes"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, out)
 		}
@@ -191,5 +195,25 @@ func TestSubjectCommands(t *testing.T) {
 	if code := run([]string{"--data-dir", data, "generate", "--model", model, "--prompt", "a red hat", "--subject", "Blobby", "--steps", "2",
 		"--width", "32", "--height", "32", "--out", imgs}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "creature") {
 		t.Fatalf("prompt without the base word: exit %d %q", code, stderr.String())
+	}
+}
+
+// bench quality on the committed ToyWorld model: the diversity of the first
+// base prompt from the reference's initial noise equals PyTorch's, so the
+// parity check passes and the command exits 0.
+func TestBenchQualityCommand(t *testing.T) {
+	root := filepath.Join("..", "..")
+	var stdout, stderr bytes.Buffer
+	args := []string{"--data-dir", t.TempDir(), "bench", "quality", "--model", filepath.Join(root, "models", "toyworld"),
+		"--benchmark", filepath.Join(root, "testdata", "toyworld", "benchmark.json"),
+		"--reference", filepath.Join(root, "testdata", "toyworld", "reference"), "--parts", "diversity", "--limit", "1"}
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("bench quality: exit %d: %s\n%s", code, stderr.String(), stdout.String())
+	}
+	if out := stdout.String(); !strings.Contains(out, "distinct identities % of seeds (mean)") || !strings.Contains(out, "±3 pts of PyTorch") {
+		t.Errorf("bench quality output:\n%s", out)
+	}
+	if code := run(append(args[:len(args):len(args)], "--parts", "nonsense"), &stdout, &stderr); code == 0 {
+		t.Error("an unknown part was accepted")
 	}
 }

@@ -85,7 +85,8 @@ func Compare(f *Figures, ref *Reference, bars Bars, tol, subjectTol float64) []C
 		out = append(out, Check{Metric: metric, Go: g, Ref: math.NaN(), Bar: cond, OK: ok})
 	}
 	if g := f.Generation; g != nil {
-		if ref != nil && ref.Generation != nil {
+		// Parity needs the same cases: the reference has no per-case figures.
+		if ref != nil && ref.Generation != nil && ref.Generation.N == g.N {
 			parity("scene fidelity %", g.SceneFidelity, ref.Generation.SceneFidelity, tol)
 			for _, a := range sortedKeys(g.AttributeHonour) {
 				if g.AttributeHonour[a] != nil && ref.Generation.AttributeHonour[a] != nil {
@@ -96,8 +97,17 @@ func Compare(f *Figures, ref *Reference, bars Bars, tol, subjectTol float64) []C
 		bar("scene fidelity %", 100*g.SceneFidelity, fmt.Sprintf("≥ %g", 100*bars.SceneFidelity), g.SceneFidelity >= bars.SceneFidelity)
 	}
 	if d := f.Diversity; d != nil {
-		if ref != nil && ref.Diversity != nil && d.Seeds > 0 && ref.Diversity.Seeds > 0 {
-			parity("distinct identities % of seeds (mean)", d.Mean/float64(d.Seeds), ref.Diversity.Mean/float64(ref.Diversity.Seeds), tol)
+		if ref != nil && ref.Diversity != nil && d.Seeds > 0 && ref.Diversity.Seeds == d.Seeds {
+			// The reference's mean over the same prompts.
+			sum, n := 0, 0
+			for p := range d.PerPrompt {
+				if c, ok := ref.Diversity.PerPrompt[p]; ok {
+					sum, n = sum+c, n+1
+				}
+			}
+			if n == len(d.PerPrompt) && n > 0 {
+				parity("distinct identities % of seeds (mean)", d.Mean/float64(d.Seeds), float64(sum)/float64(n)/float64(d.Seeds), tol)
+			}
 		}
 		bar("distinct identities over seeds (min)", float64(d.Min), fmt.Sprintf("≥ %d", bars.DiversityMin), d.Min >= bars.DiversityMin)
 	}
