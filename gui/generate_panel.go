@@ -473,7 +473,9 @@ func (p *GeneratePanel) Apply(r service.Recipe) {
 	}
 	p.seedLock.SetChecked(true)
 	p.seed.SetText(strconv.FormatInt(r.Seed, 10))
-	p.chips.Set(r.Subjects)
+	if missing := p.chips.Set(r.Subjects); len(missing) > 0 {
+		notes = append(notes, fmt.Sprintf("subject %s is not in your library", strings.Join(missing, ", ")))
+	}
 	p.batch.SetText("1")
 	if r.Width > 0 && r.Height > 0 {
 		p.setSize(service.Size{Width: r.Width, Height: r.Height})

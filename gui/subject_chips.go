@@ -116,17 +116,24 @@ func (c *subjectChips) Remove(id string) {
 }
 
 // Set activates exactly the recipe's subjects that still exist ("reuse
-// settings").
-func (c *subjectChips) Set(uses []service.SubjectUse) {
+// settings"): by id, or by name for a picture from elsewhere (its PNG
+// text names them). It returns the names it could not find.
+func (c *subjectChips) Set(uses []service.SubjectUse) (missing []string) {
 	c.active = nil
 	for _, u := range uses {
+		found := false
 		for _, s := range c.all {
-			if s.ID == u.ID {
+			if !found && (u.ID != "" && s.ID == u.ID || u.ID == "" && strings.EqualFold(s.Name, u.Name) && !s.Incompatible) {
 				c.active = append(c.active, s)
+				found = true
 			}
+		}
+		if !found {
+			missing = append(missing, u.Name)
 		}
 	}
 	c.refresh()
+	return missing
 }
 
 // hasWord reports whether text holds word as a whole word.

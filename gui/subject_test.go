@@ -268,6 +268,20 @@ func TestSubjectChipsInsertTheBaseWord(t *testing.T) {
 	if len(p.chips.Active()) != 1 {
 		t.Fatal("reuse did not restore the subject")
 	}
+	// A picture from elsewhere names its subjects in its PNG text.
+	ui(func() {
+		p.Apply(service.RecipeFromParameters("a creature at night\nSteps: 10, Sampler: Euler, CFG scale: 7, Seed: 3, Size: 32x32, " +
+			"OneActor subjects: rex, OneActor v/eta1/eta2: 0.5/6/0"))
+	})
+	if a := p.chips.Active(); len(a) != 1 || a[0].ID != id {
+		t.Fatalf("subjects from a PNG text: %+v", a)
+	}
+	ui(func() {
+		p.Apply(service.RecipeFromParameters("a creature\nSteps: 10, Seed: 3, OneActor subjects: Nobody"))
+	})
+	if len(p.chips.Active()) != 0 || !strings.Contains(v.status.Text, "Nobody is not in your library") {
+		t.Fatalf("unknown subject: %d chips, status %q", len(p.chips.Active()), v.status.Text)
+	}
 	if hasWord("creatures", "creature") || !hasWord("A Creature, here", "creature") {
 		t.Fatal("hasWord")
 	}

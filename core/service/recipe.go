@@ -133,7 +133,8 @@ func recipeFromStored(s storage.Recipe) Recipe {
 func RecipeFromParameters(text string) Recipe {
 	p := imageio.ParseRecipe(text)
 	r := Recipe{ModelName: p.Model, ModelFingerprint: p.ModelHash, Prompt: p.Prompt, Negative: p.NegativePrompt,
-		Steps: p.Steps, CFG: p.CFGScale, Sampler: p.Sampler, Seed: p.Seed, N: 1, Width: p.Width, Height: p.Height}
+		Steps: p.Steps, CFG: p.CFGScale, Sampler: p.Sampler, Seed: p.Seed, N: 1, Width: p.Width, Height: p.Height,
+		Subjects: subjectsFromFields(p)}
 	if r.ModelName == BundledModel {
 		r.ModelRef = BundledModel
 	}

@@ -816,6 +816,29 @@ func subjectFields(us []SubjectUse) []imageio.Field {
 		{Key: "OneActor v/eta1/eta2", Value: fmt.Sprintf("%g/%g/%g", g.V, g.Eta1, g.Eta2)}}
 }
 
+// subjectsFromFields reads the subjects a picture's PNG text names (by
+// name only: ids are this library's; see Studio.FindSubjects).
+func subjectsFromFields(p imageio.Recipe) []SubjectUse {
+	names, ok := p.Get("OneActor subjects")
+	if !ok || strings.TrimSpace(names) == "" {
+		return nil
+	}
+	g := DefaultSubjectGuidance()
+	if v, ok := p.Get("OneActor v/eta1/eta2"); ok {
+		var x Guidance
+		if n, _ := fmt.Sscanf(v, "%g/%g/%g", &x.V, &x.Eta1, &x.Eta2); n == 3 && x.Check() == nil {
+			g = x
+		}
+	}
+	var out []SubjectUse
+	for _, n := range strings.Split(names, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, SubjectUse{Name: n, Guidance: g})
+		}
+	}
+	return out
+}
+
 // SubjectIDs lists the ids of a recipe's subjects.
 func (r Recipe) SubjectIDs() []string {
 	var out []string
