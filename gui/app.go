@@ -5,6 +5,8 @@
 package gui
 
 import (
+	"os"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/theme"
@@ -52,5 +54,8 @@ func NewMainWindow(a fyne.App, b Backend) fyne.Window {
 func Run(b Backend) {
 	a := NewApp()
 	a.Settings().SetTheme(theme.DefaultTheme())
-	NewMainWindow(a, b).ShowAndRun()
+	v := newMainView(a, b)
+	stop := startUITrace(os.Getenv(UITraceEnv), v)
+	defer stop()
+	v.win.ShowAndRun()
 }
