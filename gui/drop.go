@@ -30,7 +30,7 @@ func (v *MainView) HandleDrop(paths []string) {
 				it, err := v.studio.ImportReference(p)
 				onUI(func() {
 					v.imported(d, it, err)
-					if err == nil && single && d.Kind == service.DropImage {
+					if err == nil && single {
 						v.offerSubject(it) // subject_drop.go
 					}
 				})

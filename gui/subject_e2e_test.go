@@ -189,5 +189,29 @@ func TestSubjectEndToEnd(t *testing.T) {
 	shot(t, v, "6-gallery-filtered")
 	ui(func() { v.gallery.subjectSel.SetSelected(allSubjects) })
 	waitLong(t, "the whole gallery", func() bool { return len(v.gallery.Items()) == 2 })
+
+	// A picture dropped on the window: "make a subject of this" casts the
+	// auxiliaries around it (not tuned here).
+	photo := filepath.Join(t.TempDir(), "my-creature.png")
+	if err := v.studio.Export(it.ID, photo); err != nil {
+		t.Fatal(err)
+	}
+	ui(func() { v.HandleDrop([]string{photo}) })
+	waitLong(t, "the offer", func() bool { return v.subj.offer.Visible() })
+	ui(func() {
+		if o := topOverlay(v.win); o != nil { // the picture's recipe: not reused here
+			test.Tap(findButton(o, "No"))
+		}
+		test.Tap(v.subj.offer)
+	})
+	pf := v.subj.flow
+	if pf == f || pf.photoID == "" {
+		t.Fatal("no photo flow")
+	}
+	ui(func() { pf.name.SetText("Dropped") })
+	waitLong(t, "the base word", func() bool { return !pf.castBtn.Disabled() })
+	ui(func() { test.Tap(pf.castBtn) })
+	waitLong(t, "the photo and 10 auxiliaries", func() bool { return len(pf.cells) == 11 && pf.target == 0 && !pf.tuneBtn.Disabled() })
+	shot(t, v, "7-photo-subject")
 	t.Logf("end to end in %s", time.Since(start).Round(100*time.Millisecond))
 }

@@ -172,6 +172,9 @@ func NewNewSubjectView(m *MainView, photoID string) *NewSubjectView {
 	f.castRow = container.NewBorder(nil, nil, nil, f.moreBtn, f.castText)
 	f.castRow.Hide() // until the first cast
 	step2 := widget.NewCard("2 · Pick the target", "", container.NewVBox(f.castBar, f.castRow, f.pickNote, f.grid))
+	if photoID != "" {
+		step2.SetTitle("2 · Your picture and its auxiliaries")
+	}
 	step3 := widget.NewCard("3 · Tune", "", container.NewVBox(container.NewHBox(f.tuneBtn, f.cancelBtn), f.tuneBar, f.tuneText, f.plot.Object(), f.ready))
 	body := container.NewVBox(intro, step1, step2, step3)
 	f.step2, f.step3 = step2, step3
