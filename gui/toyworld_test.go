@@ -127,14 +127,19 @@ func image0(t *testing.T, v *MainView, it service.Item) image.Image {
 // TestGenerateWithBundledToyWorld is the first-run path: a batch of four
 // made through the panel lands in the gallery with full recipes, each a
 // real picture of what the prompt asks (a red creature: red pixels; a blue
-// one: blue pixels, no red), all different; a fixed seed makes the same
-// picture again.
+// one: more blue than the sea gives, no red), all different; a seed makes
+// the same picture again.
 func TestGenerateWithBundledToyWorld(t *testing.T) {
 	v := toyWorldMain(t)
 	if !strings.Contains(v.win.Title(), service.BundledModel) {
 		t.Errorf("title %q", v.win.Title())
 	}
 	const prompt = "a red creature on the beach"
+	// Fixed seeds keep the pictures (and so the test) the same run to run.
+	ui(func() {
+		v.panel.seedLock.SetChecked(true)
+		v.panel.seed.SetText("100")
+	})
 	start := time.Now()
 	items := runBatch(t, v, prompt, 20, 4)
 	t.Logf("4 pictures, 20 steps: %s", time.Since(start).Round(time.Millisecond))
@@ -163,13 +168,13 @@ func TestGenerateWithBundledToyWorld(t *testing.T) {
 		if s.std < 20 || s.colours < 200 {
 			t.Errorf("seed %d: a blank or flat picture (std %.1f, %d colours)", r.Seed, s.std, s.colours)
 		}
-		if s.red < 0.05 {
+		if s.red < 0.03 { // 6–12 % over seeds 1–16
 			t.Errorf("seed %d: only %.1f%% red pixels for %q", r.Seed, 100*s.red, prompt)
 		}
 		pics = append(pics, img)
 	}
-	if len(seeds) != 4 {
-		t.Errorf("seeds %v: want 4 consecutive ones", seeds)
+	if len(seeds) != 4 || !seeds[100] || !seeds[103] {
+		t.Errorf("seeds %v: want 100–103", seeds)
 	}
 	for i := range pics {
 		for j := i + 1; j < len(pics); j++ {
@@ -180,8 +185,8 @@ func TestGenerateWithBundledToyWorld(t *testing.T) {
 	}
 	// The seed shown after the batch is the newest picture's.
 	last := items[0].Recipe.Seed
-	if v.panel.seed.Text != strconv.FormatInt(last, 10) {
-		t.Errorf("seed shown %q, want %d", v.panel.seed.Text, last)
+	if !strings.HasSuffix(v.panel.lastSeed.Text, "seed "+strconv.FormatInt(last, 10)) {
+		t.Errorf("seed shown %q, want %d", v.panel.lastSeed.Text, last)
 	}
 
 	// Another colour asked for, another colour drawn (the sea is blue too:
@@ -197,11 +202,8 @@ func TestGenerateWithBundledToyWorld(t *testing.T) {
 		t.Errorf("a blue creature: blue %.1f%% (red creatures %.1f%%), red %.1f%%", 100*s.blue, 100*seaBlue, 100*s.red)
 	}
 
-	// Lock the seed of the newest red picture: the same picture again.
-	ui(func() {
-		v.panel.seedLock.SetChecked(true)
-		v.panel.seed.SetText(strconv.FormatInt(last, 10))
-	})
+	// The seed of the newest red picture: the same picture again.
+	ui(func() { v.panel.seed.SetText(strconv.FormatInt(last, 10)) })
 	again := runBatch(t, v, prompt, 20, 1)[0]
 	if again.Recipe.Seed != last || !samePixels(image0(t, v, again), pics[0]) {
 		t.Errorf("seed %d did not make the same picture again (got seed %d)", last, again.Recipe.Seed)
