@@ -432,7 +432,20 @@ func (f *NewSubjectView) onEvent(ev service.JobEvent) {
 		f.castEvent(j)
 	case j.ID == f.tuneJob:
 		f.tuneEvent(j)
+	default:
+		return
 	}
+	if j.Finished() {
+		f.main.subj.setProgress("")
+	}
+}
+
+// casting0Name is the subject's name for the progress line.
+func (f *NewSubjectView) casting0Name() string {
+	if n := strings.TrimSpace(f.name.Text); n != "" {
+		return n
+	}
+	return strings.TrimSpace(f.basePrompt.Text)
 }
 
 // replay applies the event of job id that came before its id did.
@@ -450,6 +463,7 @@ func (f *NewSubjectView) castEvent(j service.Job) {
 		if j.Total > 0 {
 			f.castBar.SetValue(float64(j.Step) / float64(j.Total))
 			f.castText.SetText(fmt.Sprintf("Casting: step %d/%d", j.Step, j.Total))
+			f.main.subj.setProgress(fmt.Sprintf("Casting “%s”: %d%%", f.casting0Name(), 100*j.Step/j.Total))
 		} else {
 			f.castText.SetText("Preparing the model (the first cast reads its UNet once)…")
 		}
@@ -490,6 +504,7 @@ func (f *NewSubjectView) tuneEvent(j service.Job) {
 	case service.JobRunning:
 		if j.Total > 0 {
 			f.tuneBar.SetValue(float64(j.Step) / float64(j.Total))
+			f.main.subj.setProgress(fmt.Sprintf("Tuning %s: step %d/%d", f.casting0Name(), j.Step, j.Total))
 		}
 		if w != nil && len(w.Losses) > 0 {
 			eta := "estimating the time left"

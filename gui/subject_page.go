@@ -33,6 +33,8 @@ type SubjectPage struct {
 	plot      *lossPlot
 	plotNote  *widget.Label
 	guideHelp *widget.Label
+	// use and previewBtn are disabled for a subject of another model.
+	use, previewBtn *widget.Button
 
 	v, eta1, eta2          *widget.Slider
 	vVal, eta1Val, eta2Val *widget.Label
@@ -91,6 +93,7 @@ func NewSubjectPage(m *MainView, id string) *SubjectPage {
 	back := widget.NewButtonWithIcon("Gallery", theme.NavigateBackIcon(), m.showGallery)
 	use := widget.NewButtonWithIcon("Use in prompt", theme.ContentAddIcon(), func() { m.panel.chips.Add(p.id) })
 	use.Importance = widget.HighImportance
+	p.use, p.previewBtn = use, previewBtn
 	pictures := widget.NewButtonWithIcon("Its pictures", theme.GridIcon(), func() {
 		m.gallery.ShowSubject(p.id)
 		m.showGallery()
@@ -192,8 +195,12 @@ func (p *SubjectPage) show(info service.SubjectInfo, target image.Image, aux []i
 	if problem != "" {
 		p.problem.SetText(problem)
 		p.problem.Show()
+		p.use.Disable()
+		p.previewBtn.Disable()
 	} else {
 		p.problem.Hide()
+		p.use.Enable()
+		p.previewBtn.Enable()
 	}
 	p.target.Objects = []fyne.CanvasObject{pictureBox(target, 128)}
 	p.target.Refresh()

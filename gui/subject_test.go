@@ -102,9 +102,16 @@ func TestNewSubjectCancelTuning(t *testing.T) {
 	if !f.Busy() || f.cancelBtn.Disabled() || !f.castBtn.Disabled() {
 		t.Fatal("buttons while tuning")
 	}
+	// Away from the flow, the subjects column shows the tuning and leads back.
+	ui(func() { v.showGallery() })
+	waitFor(t, func() bool { return v.subj.progress.Visible() && strings.Contains(v.subj.progress.Text, "Tuning Gone: step") })
+	ui(func() { test.Tap(v.subj.progress) })
+	if v.subj.flow != f || v.centre.Objects[0] != f.Object() {
+		t.Fatal("the progress line did not lead back to the flow")
+	}
 	ui(func() { test.Tap(f.cancelBtn) })
 	waitLong(t, "the cancel", func() bool { return strings.Contains(f.tuneText.Text, "no subject was saved") })
-	if subs, _ := v.studio.Subjects(); len(subs) != 0 || f.tuneBtn.Disabled() {
+	if subs, _ := v.studio.Subjects(); len(subs) != 0 || f.tuneBtn.Disabled() || v.subj.progress.Visible() {
 		t.Fatalf("%d subjects after cancel; Tune disabled %v", len(subs), f.tuneBtn.Disabled())
 	}
 }

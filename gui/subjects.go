@@ -34,6 +34,7 @@ type subjectUI struct {
 	page     *SubjectPage
 	onChange []func([]service.SubjectInfo) // chips, gallery filter
 	offer    *widget.Button                // "make a subject of this" after a photo drop
+	progress *widget.Button                // the running cast or tune; back to the flow
 }
 
 func newSubjectUI(v *MainView) *subjectUI {
@@ -79,11 +80,15 @@ func newSubjectUI(v *MainView) *subjectUI {
 	newBtn := widget.NewButtonWithIcon("New subject…", theme.ContentAddIcon(), func() { s.OpenFlow("") })
 	newBtn.Importance = widget.HighImportance
 	importBtn := widget.NewButtonWithIcon("Import…", theme.DownloadIcon(), s.importDialog)
+	s.progress = widget.NewButtonWithIcon("", theme.HistoryIcon(), func() { s.OpenFlow("") })
+	s.progress.Importance = widget.LowImportance
+	s.progress.Alignment = widget.ButtonAlignLeading
+	s.progress.Hide()
 	s.offer = widget.NewButtonWithIcon("", theme.AccountIcon(), nil)
 	s.offer.Importance = widget.SuccessImportance
 	s.offer.Hide()
 	title := widget.NewLabelWithStyle("Subjects", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	s.root = container.NewBorder(container.NewVBox(title, container.NewGridWithColumns(2, newBtn, importBtn), s.offer), nil, nil, nil,
+	s.root = container.NewBorder(container.NewVBox(title, container.NewGridWithColumns(2, newBtn, importBtn), s.offer, s.progress), nil, nil, nil,
 		container.NewStack(s.empty, s.column))
 	return s
 }
@@ -137,6 +142,17 @@ func (s *subjectUI) set(list []service.SubjectInfo) {
 	for _, f := range s.onChange {
 		f(list)
 	}
+}
+
+// setProgress shows what the "New subject" flow is doing, so the user can
+// browse and come back ("" hides it).
+func (s *subjectUI) setProgress(text string) {
+	if text == "" {
+		s.progress.Hide()
+		return
+	}
+	s.progress.SetText(text)
+	s.progress.Show()
 }
 
 // forget drops a subject's cached thumbnail (renamed pictures stay; a
