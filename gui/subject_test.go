@@ -232,6 +232,30 @@ func TestSubjectPageActions(t *testing.T) {
 	}
 	ui(func() { v.subj.Import(bundle, false) })
 	waitFor(t, func() bool { return len(v.subj.Subjects()) == 1 && v.subj.Subjects()[0].Name == "Rex II" })
+
+	// With another model chosen, the bundle is kept only when the user
+	// agrees, marked; its page says why it cannot be drawn.
+	ui(func() { v.panel.modelSel.SetSelected(v.panel.modelSel.Options[0]) })
+	waitLong(t, "ToyWorld", func() bool { return v.panel.model.Ref == service.BundledModel })
+	ui(func() { v.subj.Import(bundle, false) })
+	waitFor(t, func() bool { return strings.Contains(overlayText(v.win), "tuned for another model") })
+	ui(func() { test.Tap(findButton(topOverlay(v.win), "Yes")) })
+	waitFor(t, func() bool { return len(v.subj.Subjects()) == 2 })
+	var other string
+	for _, s := range v.subj.Subjects() {
+		if s.Incompatible {
+			other = s.ID
+		}
+	}
+	if other == "" {
+		t.Fatal("the bundle for another model is not marked")
+	}
+	ui(func() { v.subj.OpenPage(other) })
+	p = v.subj.page
+	waitLong(t, "the page", func() bool { return p.info.ID == other && p.problem.Visible() })
+	if !p.use.Disabled() || !p.previewBtn.Disabled() || !strings.Contains(p.problem.Text, "another model") {
+		t.Fatalf("page of a subject of another model: %q", p.problem.Text)
+	}
 }
 
 func TestSubjectChipsInsertTheBaseWord(t *testing.T) {
