@@ -75,8 +75,14 @@ func (u *undoBar) Delete(it service.Item) {
 }
 
 // offer shows the notice for it; an earlier pending delete becomes final.
+// The same item again (Delete pressed twice before the first took) only
+// starts the wait anew.
 func (u *undoBar) offer(it service.Item) {
-	u.finish()
+	if u.pending != nil && u.pending.ID == it.ID {
+		u.timer.Stop()
+	} else {
+		u.finish()
+	}
 	u.pending = &it
 	u.label.SetText(deletedText(it))
 	u.root.Show()

@@ -194,3 +194,22 @@ func TestKeysDoNothingBehindADialog(t *testing.T) {
 		t.Fatal("a picture was deleted behind the dialog")
 	}
 }
+
+// TestDeletingTwiceStillUndoes: Delete pressed twice on the same picture
+// (before the viewer closed) leaves one pending delete that Undo reverses.
+func TestDeletingTwiceStillUndoes(t *testing.T) {
+	v, _ := testMain(t)
+	items := generated(t, v, "a double tap", 2)
+	ui(func() { v.gallery.grid.Select(0) })
+	ui(func() {
+		v.undo.Delete(items[0])
+		v.undo.Delete(items[0])
+	})
+	waitFor(t, func() bool { _, ok := v.undo.Pending(); return ok && len(v.gallery.Items()) == 1 })
+	time.Sleep(100 * time.Millisecond) // a wrong purge would have run by now
+	ui(func() { test.Tap(v.undo.btn) })
+	waitFor(t, func() bool { return len(v.gallery.Items()) == 2 })
+	if _, err := v.studio.Item(items[0].ID); err != nil {
+		t.Fatalf("the picture did not come back: %v", err)
+	}
+}
