@@ -128,10 +128,7 @@ func NewNewSubjectView(m *MainView, photoID string) *NewSubjectView {
 	f.readyLabel = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	open := widget.NewButtonWithIcon("Open its page", theme.NavigateNextIcon(), func() { m.subj.OpenPage(f.subjectID) })
 	use := widget.NewButtonWithIcon("Use it in the prompt", theme.ContentAddIcon(), func() { m.panel.chips.Add(f.subjectID) })
-	another := widget.NewButtonWithIcon("Another subject", theme.ContentAddIcon(), func() {
-		m.subj.flow = nil
-		m.subj.OpenFlow("")
-	})
+	another := widget.NewButtonWithIcon("Another subject", theme.ContentAddIcon(), func() { m.subj.OpenFlow("") })
 	f.ready = container.NewVBox(widget.NewSeparator(), f.readyLabel, container.NewHBox(open, use, another))
 	f.ready.Hide()
 
@@ -143,7 +140,6 @@ func NewNewSubjectView(m *MainView, photoID string) *NewSubjectView {
 		widget.NewFormItem("Candidates", f.count),
 		widget.NewFormItem("Tuning steps", f.steps),
 	)
-	f.count.Validator = nil
 	var photo fyne.CanvasObject = layout.NewSpacer()
 	if photoID != "" {
 		f.count.SetText(strconv.Itoa(defaultCandidates - 1))
@@ -181,7 +177,7 @@ func NewNewSubjectView(m *MainView, photoID string) *NewSubjectView {
 	f.scroll = container.NewVScroll(container.NewPadded(body))
 	f.root = container.NewBorder(container.NewPadded(container.NewHBox(back, widget.NewSeparator(), title)), nil, nil, nil, f.scroll)
 
-	if photoID != "" && f.model == service.BundledModel || photoID == "" && f.model == service.BundledModel {
+	if f.model == service.BundledModel { // the demo model draws creatures
 		f.basePrompt.SetText("a creature")
 	}
 	f.unsub = m.studio.Subscribe(func(ev service.JobEvent) { onUI(func() { f.onEvent(ev) }) })
@@ -191,6 +187,14 @@ func NewNewSubjectView(m *MainView, photoID string) *NewSubjectView {
 
 // Object is the flow's root.
 func (f *NewSubjectView) Object() fyne.CanvasObject { return f.root }
+
+// Close stops following jobs (a new flow replaces this one).
+func (f *NewSubjectView) Close() {
+	if f.unsub != nil {
+		f.unsub()
+		f.unsub = nil
+	}
+}
 
 // Busy reports whether a cast or tune of the flow is queued or running.
 func (f *NewSubjectView) Busy() bool { return f.castJob != "" || f.tuneJob != "" }

@@ -180,6 +180,9 @@ func (s *subjectUI) OpenFlow(photoID string) {
 		return
 	}
 	if s.flow == nil || (!s.flow.Busy() && (photoID != "" || s.flow.Done())) {
+		if s.flow != nil {
+			s.flow.Close()
+		}
 		s.flow = NewNewSubjectView(s.main, photoID)
 	}
 	s.main.showCentre(s.flow.Object())
