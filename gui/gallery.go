@@ -13,6 +13,7 @@ import (
 
 	"github.com/oneactor/oneactor-desktop/core/imageio"
 	"github.com/oneactor/oneactor-desktop/core/service"
+	"github.com/oneactor/oneactor-desktop/icons"
 )
 
 // GalleryCell is the size of one thumbnail cell.
@@ -183,7 +184,7 @@ func (g *GalleryView) updateCell(id widget.GridWrapItemID, o fyne.CanvasObject) 
 		c.img.Refresh()
 	}
 	if it.Favourite {
-		c.star.SetResource(theme.NewPrimaryThemedResource(theme.ConfirmIcon()))
+		c.star.SetResource(theme.NewPrimaryThemedResource(icons.Star))
 	} else {
 		c.star.SetResource(nil)
 	}

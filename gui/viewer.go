@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/oneactor/oneactor-desktop/core/service"
+	"github.com/oneactor/oneactor-desktop/icons"
 )
 
 // Viewer shows one picture full size with its recipe and actions.
@@ -56,7 +57,7 @@ func NewViewer(m *MainView) *Viewer {
 	v.zoom.Horizontal, v.zoom.Required = true, true
 	v.zoom.Selected = zoomFit
 	back := widget.NewButtonWithIcon("Gallery", theme.NavigateBackIcon(), m.closeViewer)
-	v.favBtn = widget.NewButtonWithIcon("Favourite", theme.ConfirmIcon(), v.toggleFavourite)
+	v.favBtn = widget.NewButtonWithIcon("Favourite", theme.NewThemedResource(icons.Star), v.toggleFavourite)
 	v.copyBtn = widget.NewButtonWithIcon("Copy prompt", theme.ContentCopyIcon(), v.copyPrompt)
 	v.reuseBtn = widget.NewButtonWithIcon("Reuse settings", theme.MediaReplayIcon(), v.reuse)
 	v.export = widget.NewButtonWithIcon("Export PNG…", theme.DocumentSaveIcon(), v.exportDialog)
