@@ -272,6 +272,7 @@ func (p *GeneratePanel) useModel(m service.ModelInfo) {
 	p.main.updateTitle()
 	p.main.cond.SetModel(m)
 	p.sizeChosen(p.size.Selected)
+	p.chips.CheckModel()
 }
 
 // sizeChosen lets the conditioning follow the output size.

@@ -22,7 +22,11 @@ type subjectChips struct {
 	panel  *GeneratePanel
 	active []service.SubjectInfo
 	all    []service.SubjectInfo
-	addBtn *widget.Button
+	// problems says, per subject id, why it cannot be drawn with the
+	// model chosen (tuned for another one); checked off the UI goroutine.
+	problems map[string]string
+	checkSeq int
+	addBtn   *widget.Button
 	box    *fyne.Container
 	root   fyne.CanvasObject
 }
@@ -51,6 +55,7 @@ func (c *subjectChips) Object() fyne.CanvasObject { return c.root }
 // renamed or dropped to match.
 func (c *subjectChips) SetSubjects(all []service.SubjectInfo) {
 	c.all = all
+	c.CheckModel()
 	var keep []service.SubjectInfo
 	for _, a := range c.active {
 		for _, s := range all {
@@ -90,6 +95,10 @@ func (c *subjectChips) Add(id string) {
 				c.Add(id)
 			}
 		})
+		return
+	}
+	if p := c.problems[id]; p != "" {
+		c.panel.main.Notify(p)
 		return
 	}
 	for _, a := range c.active {
@@ -134,6 +143,30 @@ func (c *subjectChips) Set(uses []service.SubjectUse) (missing []string) {
 	}
 	c.refresh()
 	return missing
+}
+
+// CheckModel learns which subjects cannot be drawn with the chosen model
+// (after the subject list or the model changes).
+func (c *subjectChips) CheckModel() {
+	c.checkSeq++
+	seq, ref, all := c.checkSeq, c.panel.model.Ref, c.all
+	if ref == "" {
+		return
+	}
+	go func() {
+		problems := map[string]string{}
+		for _, s := range all {
+			if p := c.panel.studio.SubjectProblem(s.ID, ref); p != "" {
+				problems[s.ID] = p
+			}
+		}
+		onUI(func() {
+			if seq == c.checkSeq {
+				c.problems = problems
+				c.refresh()
+			}
+		})
+	}()
 }
 
 // hasWord reports whether text holds word as a whole word.
@@ -204,7 +237,11 @@ func (c *subjectChips) refresh() {
 		chip := widget.NewButtonWithIcon(label, theme.CancelIcon(), func() { c.Remove(id) })
 		chip.IconPlacement = widget.ButtonIconTrailingText
 		chip.Importance = widget.HighImportance
-		if !hasWord(c.panel.prompt.Text, s.BaseWord) {
+		switch {
+		case c.problems[id] != "":
+			chip.Importance = widget.DangerImportance
+			chip.SetText(fmt.Sprintf("%s · other model", s.Name))
+		case !hasWord(c.panel.prompt.Text, s.BaseWord):
 			chip.Importance = widget.WarningImportance
 			chip.SetText(fmt.Sprintf("%s · “%s” missing", s.Name, s.BaseWord))
 		}
@@ -229,7 +266,12 @@ func (c *subjectChips) showMenu() {
 			continue
 		}
 		id := s.ID
-		items = append(items, fyne.NewMenuItem(fmt.Sprintf("%s (“%s”)", s.Name, s.BaseWord), func() { c.Add(id) }))
+		item := fyne.NewMenuItem(fmt.Sprintf("%s (“%s”)", s.Name, s.BaseWord), func() { c.Add(id) })
+		if c.problems[id] != "" {
+			item.Label = fmt.Sprintf("%s (tuned for another model)", s.Name)
+			item.Disabled = true
+		}
+		items = append(items, item)
 	}
 	if len(items) == 0 {
 		items = append(items, fyne.NewMenuItem("No other subjects", nil))

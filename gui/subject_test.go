@@ -237,6 +237,12 @@ func TestSubjectPageActions(t *testing.T) {
 	// agrees, marked; its page says why it cannot be drawn.
 	ui(func() { v.panel.modelSel.SetSelected(v.panel.modelSel.Options[0]) })
 	waitLong(t, "ToyWorld", func() bool { return v.panel.model.Ref == service.BundledModel })
+	rexII := v.subj.Subjects()[0].ID
+	waitFor(t, func() bool { return v.panel.chips.problems[rexII] != "" })
+	ui(func() { v.panel.chips.Add(rexII) })
+	if len(v.panel.chips.Active()) != 0 || !strings.Contains(v.status.Text, "another model") {
+		t.Fatalf("a subject of another model went into the prompt (status %q)", v.status.Text)
+	}
 	ui(func() { v.subj.Import(bundle, false) })
 	waitFor(t, func() bool { return strings.Contains(overlayText(v.win), "tuned for another model") })
 	ui(func() { test.Tap(findButton(topOverlay(v.win), "Yes")) })
