@@ -211,7 +211,7 @@ func (p *SubjectPage) show(info service.SubjectInfo, target image.Image, aux []i
 	p.aux.Refresh()
 	p.plot.Set(info.LossCurve, len(info.LossCurve))
 	if n := len(info.LossCurve); n > 0 {
-		s := smooth(info.LossCurve)
+		s := trend(info.LossCurve)
 		p.plotNote.SetText(fmt.Sprintf("%d steps; loss averaged %.3f at the start, %.3f at the end (each step draws its own noise level, so single steps are noisy)",
 			n, s[min(n-1, 9)], s[n-1]))
 	}

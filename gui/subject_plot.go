@@ -69,24 +69,39 @@ func (p *lossPlot) bounds() (lo, hi float64) {
 	if len(p.values) == 0 {
 		return 0, 1
 	}
-	sorted := slices.Clone(p.values)
-	slices.Sort(sorted)
-	lo, hi = sorted[0], sorted[min(len(sorted)-1, int(float64(len(sorted))*0.95))]
-	for _, v := range smooth(p.values) {
-		hi = math.Max(hi, v)
-	}
+	lo, hi = slices.Min(p.values), percentile95(p.values)
 	if hi-lo < 1e-9 {
 		hi = lo + 1e-9
 	}
 	return lo, hi
 }
 
-// lastAverage is the smoothed loss at the end of a curve.
+// lastAverage is the trend's loss at the end of a curve.
 func lastAverage(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
-	return smooth(v)[len(v)-1]
+	return trend(v)[len(v)-1]
+}
+
+func percentile95(v []float64) float64 {
+	sorted := slices.Clone(v)
+	slices.Sort(sorted)
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*0.95))]
+}
+
+// trend is the curve under the noise: the running average of the losses
+// with the top 5 % clipped, so one spike does not bend it.
+func trend(v []float64) []float64 {
+	if len(v) == 0 {
+		return nil
+	}
+	hi := percentile95(v)
+	clipped := make([]float64, len(v))
+	for i, x := range v {
+		clipped[i] = math.Min(x, hi)
+	}
+	return smooth(clipped)
 }
 
 // smooth is an exponential moving average (the trend under the noise).
@@ -123,7 +138,7 @@ func (p *lossPlot) draw(w, h int) image.Image {
 	faint := color.NRGBA{uint8(pr >> 8), uint8(pg >> 8), uint8(pb >> 8), 90}
 	bold := color.NRGBA{uint8(pr >> 8), uint8(pg >> 8), uint8(pb >> 8), 255}
 	polyline(img, p.values, x, y, faint, 1)
-	polyline(img, smooth(p.values), x, y, bold, 2)
+	polyline(img, trend(p.values), x, y, bold, 2)
 	return img
 }
 

@@ -2,11 +2,13 @@ package gui
 
 import (
 	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -321,5 +323,28 @@ func TestSubjectChipsInsertTheBaseWord(t *testing.T) {
 	}
 	if hasWord("creatures", "creature") || !hasWord("A Creature, here", "creature") {
 		t.Fatal("hasWord")
+	}
+}
+
+// TestLossPlotGolden draws a fixed noisy, falling curve halfway through
+// its step budget: the faint per-step losses, the bold running average,
+// a spike clipped to the top edge, and the axis labels.
+func TestLossPlotGolden(t *testing.T) {
+	test.NewTempApp(t)
+	var values []float64
+	for i := range 60 {
+		v := 0.3*math.Exp(-float64(i)/25) + 0.05 + 0.04*math.Sin(float64(i)*1.7)
+		if i == 31 {
+			v = 2 // a step that drew a large t
+		}
+		values = append(values, v)
+	}
+	p := newLossPlot(120)
+	p.Set(values, 120)
+	w := test.NewTempWindow(t, p.Object())
+	w.Resize(fyne.NewSize(360, 140))
+	test.AssertImageMatches(t, "subject_loss_plot.png", w.Canvas().Capture())
+	if hi := p.top.Text; hi == "2" {
+		t.Errorf("the spike sets the range (%s)", hi)
 	}
 }
