@@ -99,6 +99,9 @@ func NewNewSubjectView(m *MainView, photoID string) *NewSubjectView {
 		f.checkWord()
 	}
 	f.baseWord.OnChanged = f.wordTyped
+	for _, e := range []*widget.Entry{f.name, f.basePrompt, f.baseWord} {
+		e.OnSubmitted = func(string) { f.Cast() } // Enter casts (once the word is checked)
+	}
 	f.wordNote = widget.NewLabel("")
 	f.wordNote.Wrapping = fyne.TextWrapWord
 	f.suggest = container.NewHBox()
