@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
+	"github.com/oneactor/oneactor-desktop/core/onnx/onnxpb"
 	"github.com/oneactor/oneactor-desktop/core/ort"
 )
 
@@ -125,8 +126,25 @@ func runCaseOpset(t *testing.T, rt *ort.Runtime, opset int64, c opCase) {
 	}
 }
 
-func TestOpGradients(t *testing.T) {
-	rt := testRuntime(t)
+// floatFn makes a constant in the precision under test.
+type floatFn func(name string, dims []int64, v ...float64) *onnxpb.TensorProto
+
+func const32(name string, dims []int64, v ...float64) *onnxpb.TensorProto {
+	f := make([]float32, len(v))
+	for i, x := range v {
+		f[i] = float32(x)
+	}
+	return onnx.TensorFloat32(name, dims, f)
+}
+
+func const64(name string, dims []int64, v ...float64) *onnxpb.TensorProto {
+	return onnx.TensorFloat64(name, dims, v)
+}
+
+// baseCases are the per-op cases of the first ~40 rules, with weights and
+// constants in one precision.
+func baseCases(weight weightFn, fc floatFn) []opCase {
+	noConv64 := "ONNX Runtime's CPU Conv and ConvTranspose are float32 only"
 	x234 := input{name: "x", dims: []int64{2, 3, 4}}
 	pos := func(name string, dims ...int64) input { return input{name: name, dims: dims, lo: 0.5, hi: 2} }
 	cases := []opCase{
@@ -142,12 +160,12 @@ func TestOpGradients(t *testing.T) {
 			build: func(b *onnx.Builder, r *rand.Rand) string { return b.Node("Div", []string{"x", "d"}) }},
 		{name: "pow-sqrt-log-exp", in: []input{pos("p", 2, 3)}, wrt: []string{"p"},
 			build: func(b *onnx.Builder, r *rand.Rand) string {
-				two := b.Initializer(onnx.TensorFloat32("two", nil, []float32{2}))
+				two := b.Initializer(fc("two", nil, 2))
 				sq := b.Node("Pow", []string{"p", two})
 				return b.Node("Add", []string{b.Node("Sqrt", []string{sq}),
 					b.Node("Mul", []string{b.Node("Log", []string{"p"}), b.Node("Exp", []string{b.Node("Neg", []string{"p"})})})})
 			}},
-		{name: "erf-tanh-sigmoid-reciprocal", in: []input{x234, pos("q", 2, 3, 4)}, wrt: []string{"x", "q"},
+		{name: "erf-tanh-sigmoid-reciprocal", float32Only: "ONNX Runtime's CPU Erf is float32 only", in: []input{x234, pos("q", 2, 3, 4)}, wrt: []string{"x", "q"},
 			build: func(b *onnx.Builder, r *rand.Rand) string {
 				e := b.Node("Erf", []string{"x"})
 				th := b.Node("Tanh", []string{e})
@@ -173,16 +191,16 @@ func TestOpGradients(t *testing.T) {
 				return b.Node("Gemm", []string{"a", "w", "c"}, onnx.AttrInt("transA", 1), onnx.AttrInt("transB", 1),
 					onnx.AttrFloat("alpha", 0.7), onnx.AttrFloat("beta", 1.3))
 			}},
-		{name: "conv-groups-stride-dilation", in: []input{{name: "x", dims: []int64{2, 4, 9, 8}}, {name: "w", dims: []int64{6, 2, 3, 3}}, {name: "bias", dims: []int64{6}}},
+		{name: "conv-groups-stride-dilation", float32Only: noConv64, in: []input{{name: "x", dims: []int64{2, 4, 9, 8}}, {name: "w", dims: []int64{6, 2, 3, 3}}, {name: "bias", dims: []int64{6}}},
 			wrt: []string{"x", "w", "bias"}, build: func(b *onnx.Builder, r *rand.Rand) string {
 				return b.Node("Conv", []string{"x", "w", "bias"}, onnx.AttrInts("strides", 2, 2), onnx.AttrInts("pads", 1, 1, 1, 1),
 					onnx.AttrInts("dilations", 2, 1), onnx.AttrInt("group", 2))
 			}},
-		{name: "conv-7x7-stride2", in: []input{{name: "x", dims: []int64{2, 3, 10, 10}}, {name: "w", dims: []int64{4, 3, 7, 7}}},
+		{name: "conv-7x7-stride2", float32Only: noConv64, in: []input{{name: "x", dims: []int64{2, 3, 10, 10}}, {name: "w", dims: []int64{4, 3, 7, 7}}},
 			wrt: []string{"x", "w"}, build: func(b *onnx.Builder, r *rand.Rand) string {
 				return b.Node("Conv", []string{"x", "w"}, onnx.AttrInts("strides", 2, 2), onnx.AttrInts("pads", 3, 3, 3, 3))
 			}},
-		{name: "conv-transpose", in: []input{{name: "x", dims: []int64{1, 4, 5, 5}}}, wrt: []string{"x"},
+		{name: "conv-transpose", float32Only: noConv64, in: []input{{name: "x", dims: []int64{1, 4, 5, 5}}}, wrt: []string{"x"},
 			build: func(b *onnx.Builder, r *rand.Rand) string {
 				return b.Node("ConvTranspose", []string{"x", weight(b, r, "w", 4, 3, 3, 3)}, onnx.AttrInts("strides", 2, 2), onnx.AttrInts("pads", 1, 1, 1, 1), onnx.AttrInts("output_padding", 1, 1))
 			}},
@@ -190,14 +208,14 @@ func TestOpGradients(t *testing.T) {
 			build: func(b *onnx.Builder, r *rand.Rand) string {
 				return b.Node("LayerNormalization", []string{"x", "g", "bb"}, onnx.AttrInt("axis", -1), onnx.AttrFloat("epsilon", 1e-5))
 			}},
-		{name: "instancenorm", in: []input{{name: "x", dims: []int64{2, 3, 4, 5}}, {name: "g", dims: []int64{3}}, {name: "bb", dims: []int64{3}}},
+		{name: "instancenorm", float32Only: "ONNX Runtime's CPU InstanceNormalization is float32 only", in: []input{{name: "x", dims: []int64{2, 3, 4, 5}}, {name: "g", dims: []int64{3}}, {name: "bb", dims: []int64{3}}},
 			wrt: []string{"x", "g", "bb"}, build: func(b *onnx.Builder, r *rand.Rand) string {
 				return b.Node("InstanceNormalization", []string{"x", "g", "bb"}, onnx.AttrFloat("epsilon", 1e-5))
 			}},
 		{name: "batchnorm-inference", in: []input{{name: "x", dims: []int64{2, 3, 4, 4}}, {name: "g", dims: []int64{3}}, {name: "bb", dims: []int64{3}}},
 			wrt: []string{"x", "g", "bb"}, build: func(b *onnx.Builder, r *rand.Rand) string {
 				mean := weight(b, r, "mean", 3)
-				v := b.Initializer(onnx.TensorFloat32("var", []int64{3}, []float32{0.5, 1, 2}))
+				v := b.Initializer(fc("var", []int64{3}, 0.5, 1, 2))
 				return b.Node("BatchNormalization", []string{"x", "g", "bb", mean, v})
 			}},
 		{name: "reduce", in: []input{x234}, wrt: []string{"x"}, build: func(b *onnx.Builder, r *rand.Rand) string {
@@ -237,15 +255,15 @@ func TestOpGradients(t *testing.T) {
 			g2 := b.Node("Gather", []string{"x", b.Initializer(onnx.TensorInt64("one", nil, []int64{-1}))}, onnx.AttrInt("axis", 2))
 			return b.Node("Mul", []string{g1, b.Node("Unsqueeze", []string{g2, ints(b, "ua", 2)})})
 		}},
-		{name: "expand-where-cast", in: []input{{name: "x", dims: []int64{3, 1}}, {name: "z", dims: []int64{3, 4}}}, wrt: []string{"x", "z"},
+		{name: "expand-where-cast", float32Only: "the case itself casts float32 → float64 → float32", in: []input{{name: "x", dims: []int64{3, 1}}, {name: "z", dims: []int64{3, 4}}}, wrt: []string{"x", "z"},
 			build: func(b *onnx.Builder, r *rand.Rand) string {
 				ex := b.Node("Expand", []string{"x", ints(b, "shape", 2, 3, 4)})
-				cond := b.Node("Greater", []string{"z", b.Initializer(onnx.TensorFloat32("zero", nil, []float32{0}))})
+				cond := b.Node("Greater", []string{"z", b.Initializer(fc("zero", nil, 0))})
 				w := b.Node("Where", []string{cond, ex, "z"})
 				d := b.Node("Cast", []string{w}, onnx.AttrInt("to", int64(onnx.Double)))
 				return b.Node("Cast", []string{b.Node("Mul", []string{d, d})}, onnx.AttrInt("to", int64(onnx.Float)))
 			}},
-		{name: "resize-nearest", in: []input{{name: "x", dims: []int64{1, 2, 3, 4}}}, wrt: []string{"x"},
+		{name: "resize-nearest", float32Only: "ONNX Runtime's CPU Resize is float32 only", in: []input{{name: "x", dims: []int64{1, 2, 3, 4}}}, wrt: []string{"x"},
 			build: func(b *onnx.Builder, r *rand.Rand) string {
 				scales := b.Initializer(onnx.TensorFloat32("scales", []int64{4}, []float32{1, 1, 2, 2}))
 				up := b.Node("Resize", []string{"x", "", scales}, onnx.AttrString("mode", "nearest"),
@@ -258,7 +276,25 @@ func TestOpGradients(t *testing.T) {
 			return b.Node("Add", []string{b.Node("Mul", []string{"x", s}), b.Node("Mul", []string{"x", "x"})})
 		}},
 	}
-	for _, c := range cases {
+	return cases
+}
+
+func TestOpGradients(t *testing.T) {
+	rt := testRuntime(t)
+	for _, c := range baseCases(weight, const32) {
+		t.Run(c.name, func(t *testing.T) { runCase(t, rt, c) })
+	}
+}
+
+// TestOpGradients64 runs the same cases in float64 where ONNX Runtime's CPU
+// kernels (forward and those the gradient uses) exist in float64.
+func TestOpGradients64(t *testing.T) {
+	rt := testRuntime(t)
+	for _, c := range baseCases(weight64, const64) {
+		if c.float32Only != "" {
+			continue
+		}
+		c.double = true
 		t.Run(c.name, func(t *testing.T) { runCase(t, rt, c) })
 	}
 }
