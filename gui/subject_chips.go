@@ -27,8 +27,8 @@ type subjectChips struct {
 	problems map[string]string
 	checkSeq int
 	addBtn   *widget.Button
-	box    *fyne.Container
-	root   fyne.CanvasObject
+	box      *fyne.Container
+	root     fyne.CanvasObject
 }
 
 func newSubjectChips(p *GeneratePanel) *subjectChips {

@@ -106,7 +106,9 @@ func TestNewSubjectCancelTuning(t *testing.T) {
 	}
 	// Away from the flow, the subjects column shows the tuning and leads back.
 	ui(func() { v.showGallery() })
-	waitFor(t, func() bool { return v.subj.progress.Visible() && strings.Contains(v.subj.progress.Text, "Tuning Gone: step") })
+	waitFor(t, func() bool {
+		return v.subj.progress.Visible() && strings.Contains(v.subj.progress.Text, "Tuning Gone: step")
+	})
 	ui(func() { test.Tap(v.subj.progress) })
 	if v.subj.flow != f || v.centre.Objects[0] != f.Object() {
 		t.Fatal("the progress line did not lead back to the flow")
