@@ -4,7 +4,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,16 +118,19 @@ func TestClosingTheWindowFinishesAPendingDelete(t *testing.T) {
 
 func TestOpenContainingFolder(t *testing.T) {
 	v, _ := testMain(t)
-	items := generated(t, v, "a white swan", 1)
+	generated(t, v, "a white swan", 1)
+	var mu sync.Mutex // the opener runs on the viewer's worker goroutine
 	var opened []string
-	v.viewer.opener = func(dir string) error { opened = append(opened, dir); return nil }
+	v.viewer.opener = func(dir string) error { mu.Lock(); opened = append(opened, dir); mu.Unlock(); return nil }
+	openedDirs := func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(opened) }
 	ui(func() { v.gallery.grid.Select(0) })
 	ui(func() { test.Tap(v.viewer.folder) })
 	waitFor(t, func() bool { return strings.Contains(v.status.Text, "Showing the folder") })
-	if len(opened) != 1 || opened[0] != v.studio.PicturesDir() {
-		t.Fatalf("opened %v, want %s", opened, v.studio.PicturesDir())
+	got := openedDirs()
+	if len(got) != 1 || got[0] != v.studio.PicturesDir() {
+		t.Fatalf("opened %v, want %s", got, v.studio.PicturesDir())
 	}
-	files, _ := filepath.Glob(filepath.Join(opened[0], "*.png"))
+	files, _ := filepath.Glob(filepath.Join(got[0], "*.png"))
 	if len(files) != 1 || !strings.Contains(filepath.Base(files[0]), "seed") {
 		t.Fatalf("files %v", files)
 	}
@@ -134,14 +139,13 @@ func TestOpenContainingFolder(t *testing.T) {
 	}
 	// Again: the same file, shown again.
 	ui(func() { test.Tap(v.viewer.folder) })
-	waitFor(t, func() bool { return len(opened) == 2 })
-	if again, _ := filepath.Glob(filepath.Join(opened[0], "*.png")); len(again) != 1 {
+	waitFor(t, func() bool { return len(openedDirs()) == 2 })
+	if again, _ := filepath.Glob(filepath.Join(v.studio.PicturesDir(), "*.png")); len(again) != 1 {
 		t.Fatalf("files after a second open %v", again)
 	}
-	_ = items
 
 	// Without xdg-open the dialog says so and where the picture is.
-	v.viewer.opener = openFolder
+	ui(func() { v.viewer.opener = openFolder })
 	t.Setenv("PATH", t.TempDir())
 	ui(func() { test.Tap(v.viewer.folder) })
 	waitFor(t, func() bool { return topOverlay(v.win) != nil })
