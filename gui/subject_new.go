@@ -44,6 +44,7 @@ type NewSubjectView struct {
 	suggest    *fyne.Container
 	count      *widget.Entry
 	steps      *widget.Entry
+	lowMemory  *widget.Check
 	castBtn    *widget.Button
 	moreBtn    *widget.Button
 
@@ -107,6 +108,7 @@ func NewNewSubjectView(m *MainView, photoID string) *NewSubjectView {
 	f.suggest = container.NewHBox()
 	f.count = numberEntry(strconv.Itoa(defaultCandidates))
 	f.steps = numberEntry(strconv.Itoa(defaultTuneSteps))
+	f.lowMemory = widget.NewCheck("Low memory: one tuning row per UNet call (slower)", nil)
 	f.castBtn = widget.NewButtonWithIcon("Cast candidates", theme.MediaPlayIcon(), f.Cast)
 	f.castBtn.Importance = widget.HighImportance
 	f.moreBtn = widget.NewButtonWithIcon("4 more", theme.ContentAddIcon(), f.CastMore)
@@ -142,6 +144,7 @@ func NewNewSubjectView(m *MainView, photoID string) *NewSubjectView {
 		widget.NewFormItem("Base word", container.NewVBox(f.baseWord, f.wordNote, f.suggest)),
 		widget.NewFormItem("Candidates", f.count),
 		widget.NewFormItem("Tuning steps", f.steps),
+		widget.NewFormItem("", f.lowMemory),
 	)
 	var photo fyne.CanvasObject = layout.NewSpacer()
 	if photoID != "" {
@@ -390,7 +393,8 @@ func (f *NewSubjectView) Tune() {
 		f.main.ShowError("Check the tuning steps", fmt.Errorf("%q: tune between 1 and 5000 steps (200 is the method's)", f.steps.Text))
 		return
 	}
-	req := service.TuneRequest{CastID: f.casting.ID, Target: f.target, Name: strings.TrimSpace(f.name.Text), Steps: steps}
+	req := service.TuneRequest{CastID: f.casting.ID, Target: f.target, Name: strings.TrimSpace(f.name.Text), Steps: steps,
+		LowMemory: f.lowMemory.Checked}
 	f.tuneJob = "…"
 	f.tuneBar.SetValue(0)
 	f.tuneBar.Show()

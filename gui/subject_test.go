@@ -153,7 +153,10 @@ func TestSubjectFromDroppedPhoto(t *testing.T) {
 	if f.target != 0 || f.tuneBtn.Disabled() {
 		t.Fatalf("target %d", f.target)
 	}
-	ui(func() { test.Tap(f.tuneBtn) })
+	ui(func() {
+		f.lowMemory.SetChecked(true) // rows one UNet call at a time
+		test.Tap(f.tuneBtn)
+	})
 	waitLong(t, "the subject", func() bool { return f.Done() && len(v.subj.Subjects()) == 1 })
 	if s := v.subj.Subjects()[0]; s.Name != "Mascot" || s.Auxiliaries != 2 {
 		t.Fatalf("subject %+v", s)

@@ -514,6 +514,9 @@ type TuneRequest struct {
 	Target int
 	Name   string
 	Steps  int // tuning steps (default 200)
+	// LowMemory runs the five tuning rows one UNet call at a time (about
+	// a fifth of the activation memory, slower) instead of in one batch.
+	LowMemory bool
 }
 
 // TuneSubject queues the tuning of a subject. When the job is done, its
@@ -543,6 +546,7 @@ func (st *Studio) TuneSubject(r TuneRequest) (string, error) {
 	cfg := oneactor.DefaultTune()
 	cfg.Templates = nil // the model's own templates when it has them
 	cfg.Steps = r.Steps
+	cfg.LowMemory = r.LowMemory
 	req := SubjectRequest{Model: c.Request.ModelRef, Name: r.Name, BasePrompt: c.Request.BasePrompt,
 		BaseWord: c.Request.BaseWord, Target: r.Target, Tune: cfg}
 	return st.submitWork("Tune “"+r.Name+"”", SubjectWork{Kind: SubjectTune, Phase: "tune"}, func(ctx context.Context, q *queue, j *Job) {
