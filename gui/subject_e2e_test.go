@@ -1,6 +1,8 @@
 package gui
 
 import (
+	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -56,6 +58,18 @@ func capture(t *testing.T, v *MainView, path string) {
 	if err != nil {
 		t.Error(err)
 	}
+}
+
+func differentPixels(a, b image.Image) int {
+	n := 0
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			if color.NRGBAModel.Convert(a.At(x, y)) != color.NRGBAModel.Convert(b.At(x, y)) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // TestSubjectEndToEnd walks the OneActor GUI on the bundled ToyWorld
@@ -179,6 +193,21 @@ func TestSubjectEndToEnd(t *testing.T) {
 		!strings.Contains(it.Recipe.Text(), "OneActor subjects: Rex") {
 		t.Fatalf("recipe %+v", it.Recipe)
 	}
+	// The same seed without the subject: another picture (the offsets act).
+	ui(func() {
+		p.seedLock.SetChecked(true)
+		p.seed.SetText(strconv.FormatInt(it.Recipe.Seed, 10))
+		p.chips.Remove(sub.ID)
+		test.Tap(p.generate)
+	})
+	waitLong(t, "the picture without the subject", func() bool { return len(v.gallery.Items()) == 3 })
+	with, _ := v.studio.Image(it.ID)
+	without, _ := v.studio.Image(v.gallery.Items()[0].ID)
+	if n := differentPixels(with, without); n == 0 {
+		t.Fatal("the subject did not change the picture at the same seed")
+	} else {
+		t.Logf("%d of %d pixels differ with the subject at seed %d", n, with.Bounds().Dx()*with.Bounds().Dy(), it.Recipe.Seed)
+	}
 
 	// The gallery filtered by the subject.
 	ui(func() { test.Tap(findButton(pg.root, "Its pictures")) })
@@ -188,7 +217,7 @@ func TestSubjectEndToEnd(t *testing.T) {
 	}
 	shot(t, v, "6-gallery-filtered")
 	ui(func() { v.gallery.subjectSel.SetSelected(allSubjects) })
-	waitLong(t, "the whole gallery", func() bool { return len(v.gallery.Items()) == 2 })
+	waitLong(t, "the whole gallery", func() bool { return len(v.gallery.Items()) == 3 })
 
 	// A picture dropped on the window: "make a subject of this" casts the
 	// auxiliaries around it (not tuned here).
