@@ -706,6 +706,7 @@ func (st *Studio) prepareSubjects(r *Recipe) error {
 		return err
 	}
 	seen := map[string]bool{}
+	words := map[string]string{} // base word → the subject acting on it
 	for i := range r.Subjects {
 		u := &r.Subjects[i]
 		if seen[u.ID] {
@@ -717,6 +718,11 @@ func (st *Studio) prepareSubjects(r *Recipe) error {
 			return fmt.Errorf("subject %s: %w", u.Name, err)
 		}
 		u.Name, u.BaseWord = s.Name, s.BaseWord
+		if other, ok := words[strings.ToLower(s.BaseWord)]; ok {
+			return fmt.Errorf("%s and %s both act on the word “%s”: a prompt can hold one subject per word (use subjects with different base words)",
+				other, s.Name, s.BaseWord)
+		}
+		words[strings.ToLower(s.BaseWord)] = s.Name
 		if u.Guidance == (Guidance{}) {
 			u.Guidance = st.guidanceOf(s.ID)
 		}

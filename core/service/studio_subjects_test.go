@@ -88,6 +88,11 @@ func TestStudioSubjectFlow(t *testing.T) {
 		t.Fatalf("prompt without the base word: %v", err)
 	}
 	r.Prompt = "a creature on the beach"
+	r.Subjects = []SubjectUse{{ID: subID}, {ID: subID}}
+	if _, err := st.Submit(r); err == nil {
+		t.Fatal("a subject used twice was accepted")
+	}
+	r.Subjects = []SubjectUse{{ID: subID}}
 	id, err = st.Submit(r)
 	if err != nil {
 		t.Fatal(err)
@@ -156,8 +161,14 @@ func TestStudioSubjectFlow(t *testing.T) {
 		t.Fatalf("import %+v %v", back, err)
 	}
 	var other *OtherModelError
-	if _, err := st.ImportSubject(bundle, "", false); err != nil {
+	twin, err := st.ImportSubject(bundle, "", false)
+	if err != nil {
 		t.Fatalf("import without a model check: %v", err)
+	}
+	// Two subjects on one word cannot share a prompt.
+	r.Subjects = []SubjectUse{{ID: back.ID}, {ID: twin.ID}}
+	if _, err := st.Submit(r); err == nil || !strings.Contains(err.Error(), "both act on the word “creature”") {
+		t.Fatalf("two subjects on one word: %v", err)
 	}
 	if _, err := st.ImportSubject(filepath.Join(t.TempDir(), "none.oneactor"), model, false); err == nil || errors.As(err, &other) {
 		t.Fatalf("missing bundle: %v", err)
