@@ -153,9 +153,9 @@ func (c *ConditioningPanel) SetModel(m service.ModelInfo) {
 		c.note.SetText("Choose a model in the generation panel.")
 	case !m.ControlNet:
 		c.note.SetText(fmt.Sprintf("%s has no ControlNet, so it cannot follow a pose or edges. "+
-			"Add a model folder with a controlnet/ folder to use this panel.", m.Name))
+			"Add a model folder with a controlnet/ folder to use this panel.", displayName(m)))
 	default:
-		c.note.SetText(fmt.Sprintf("%s has a ControlNet: generations can follow the pose or the edges below.", m.Name))
+		c.note.SetText(fmt.Sprintf("%s has a ControlNet: generations can follow the pose or the edges below.", displayName(m)))
 	}
 	on := m.ControlNet
 	for _, w := range append(c.controls, c.mode) {

@@ -197,6 +197,15 @@ func (p *GeneratePanel) setModels(models []service.ModelEntry) {
 	}
 }
 
+// displayName is a model's name for people: the bundled model's folder
+// name ("toyworld") is shown as ToyWorld.
+func displayName(m service.ModelInfo) string {
+	if m.Ref == service.BundledModel {
+		return "ToyWorld"
+	}
+	return m.Name
+}
+
 func modelLabel(m service.ModelEntry) string {
 	switch {
 	case m.Ref == service.BundledModel:
@@ -255,7 +264,11 @@ func (p *GeneratePanel) modelChosen(label string) {
 func (p *GeneratePanel) useModel(m service.ModelInfo) {
 	p.model = m
 	p.modelNote.Importance = widget.LowImportance
-	p.modelNote.SetText(fmt.Sprintf("%s · native %d px · sizes in steps of %d px", m.Family, m.DefaultSize, m.Factor))
+	kind := m.Family
+	if m.Ref == service.BundledModel {
+		kind = "demo model"
+	}
+	p.modelNote.SetText(fmt.Sprintf("%s · native %d px · sizes in steps of %d px", kind, m.DefaultSize, m.Factor))
 	p.modelNote.Show()
 	old := p.size.Selected
 	p.sizes = service.SizePresets(m)

@@ -144,7 +144,7 @@ func (v *MainView) headerTitle() fyne.CanvasObject {
 func (v *MainView) updateTitle() {
 	t := oneactor.AppInfo().Details.Name
 	if v.panel != nil && v.panel.model.Name != "" {
-		t += " — " + v.panel.model.Name
+		t += " — " + displayName(v.panel.model)
 	}
 	if v.device != "" {
 		t += " · " + v.device

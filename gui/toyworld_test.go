@@ -131,7 +131,7 @@ func image0(t *testing.T, v *MainView, it service.Item) image.Image {
 // the same picture again.
 func TestGenerateWithBundledToyWorld(t *testing.T) {
 	v := toyWorldMain(t)
-	if !strings.Contains(v.win.Title(), service.BundledModel) {
+	if !strings.Contains(v.win.Title(), "— ToyWorld") {
 		t.Errorf("title %q", v.win.Title())
 	}
 	const prompt = "a red creature on the beach"
