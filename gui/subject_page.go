@@ -5,6 +5,8 @@ import (
 	"image"
 	"math"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -41,9 +43,13 @@ type SubjectPage struct {
 	previewPrompt          *widget.Entry
 	preview                *fyne.Container // previewPictures pictures, 2 × 2
 	previewText            *widget.Label
-	previewJob             string
+	previewJob             string // "…" while its submission is under way
+	previewSeq             int    // previews asked for; only the newest is shown
+	previewEarly           map[string]service.JobEvent
 	previewSeed            int64
 	loading                bool // sliders set from the library, not by the user
+	saveMu                 sync.Mutex
+	saveSeq                atomic.Int64 // guidance saves asked for
 
 	root  fyne.CanvasObject
 	unsub func()
@@ -253,7 +259,15 @@ func (p *SubjectPage) guidanceChanged() {
 		p.loading = false
 	}
 	id := p.id
+	seq := p.saveSeq.Add(1)
 	go func() {
+		// Saves run one at a time and a save that a newer one follows is
+		// skipped, so the last values moved to are the ones kept.
+		p.saveMu.Lock()
+		defer p.saveMu.Unlock()
+		if seq != p.saveSeq.Load() {
+			return
+		}
 		err := p.main.studio.SetSubjectGuidance(id, g)
 		onUI(func() {
 			if err != nil {
@@ -274,23 +288,33 @@ func (p *SubjectPage) Preview() {
 		p.previewText.SetText("Choose a model in the generation panel to preview.")
 		return
 	}
-	if p.previewJob != "" {
-		go p.main.studio.Cancel(p.previewJob)
+	if old := p.previewJob; old != "" && old != "…" {
+		go p.main.studio.Cancel(old)
 	}
 	req := service.PreviewRequest{SubjectID: p.id, ModelRef: ref, Prompt: strings.TrimSpace(p.previewPrompt.Text),
 		Seed: p.previewSeed, N: previewPictures, Steps: 20, Guidance: p.Guidance()}
 	p.previewText.SetText("Previewing…")
 	p.previewJob = "…"
+	p.previewSeq++
+	seq := p.previewSeq
 	go func() {
 		id, err := p.main.studio.PreviewSubject(req)
 		onUI(func() {
-			if err != nil {
+			early := p.previewEarly[id]
+			delete(p.previewEarly, id)
+			switch {
+			case seq != p.previewSeq: // a newer preview was asked for meanwhile
+				if err == nil {
+					go p.main.studio.Cancel(id)
+				}
+			case err != nil:
 				p.previewJob = ""
 				p.previewText.SetText("No preview: " + err.Error())
-				return
-			}
-			if p.previewJob == "…" {
-				p.previewJob = id
+			default:
+				p.previewJob, p.previewEarly = id, nil
+				if early.Job.ID == id {
+					p.onEvent(early) // it ran before its id came back
+				}
 			}
 		})
 	}()
@@ -299,7 +323,17 @@ func (p *SubjectPage) Preview() {
 func (p *SubjectPage) onEvent(ev service.JobEvent) {
 	j := ev.Job
 	w := j.Subject
-	if w == nil || w.Kind != service.SubjectPreview || (j.ID != p.previewJob && p.previewJob != "…") {
+	if w == nil || w.Kind != service.SubjectPreview {
+		return
+	}
+	if p.previewJob == "…" {
+		if p.previewEarly == nil {
+			p.previewEarly = map[string]service.JobEvent{}
+		}
+		p.previewEarly[j.ID] = ev
+		return
+	}
+	if j.ID != p.previewJob {
 		return
 	}
 	switch j.State {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -351,5 +352,31 @@ func TestLossPlotGolden(t *testing.T) {
 	test.AssertImageMatches(t, "subject_loss_plot.png", w.Canvas().Capture())
 	if hi := p.top.Text; hi == "2" {
 		t.Errorf("the spike sets the range (%s)", hi)
+	}
+}
+
+// TestSubjectPreviewKeepsTheNewest: slider moves in quick succession (each
+// saves the values and asks for a preview) end with the preview of the
+// last values; older previews are cancelled or ignored.
+func TestSubjectPreviewKeepsTheNewest(t *testing.T) {
+	v, model := testMain(t)
+	id := makeTestSubject(t, v, model, "Rex")
+	ui(func() { v.subj.OpenPage(id) })
+	p := v.subj.page
+	waitLong(t, "the first preview", func() bool { return strings.Contains(p.previewText.Text, "not saved") })
+	ui(func() {
+		for _, x := range []float64{0.1, 0.3, 0.5} {
+			p.v.SetValue(x) // fires OnChangeEnded: save, then preview
+		}
+	})
+	waitLong(t, "the last preview", func() bool {
+		return p.previewJob == "" && strings.Contains(p.previewText.Text, "v 0.50") && strings.Contains(p.previewText.Text, "not saved")
+	})
+	time.Sleep(500 * time.Millisecond)
+	if !locked(func() bool { return strings.Contains(p.previewText.Text, "v 0.50") }) {
+		t.Fatalf("an older preview replaced the newest: %q", p.previewText.Text)
+	}
+	if s, _ := v.studio.Subject(id); s.Guidance.V != 0.5 {
+		t.Fatalf("stored v %g", s.Guidance.V)
 	}
 }
