@@ -68,10 +68,11 @@ func Build(ctx context.Context, rt *ort.Runtime, path string, inputs ort.Feeds, 
 		}
 	}
 
+	if len(candidates) == 0 {
+		return nil, fmt.Errorf("write gradient model: %s is not writable and no cache folder was given", dir)
+	}
 	if opt.Float32 {
-		if m, err = m.ToFloat32(); err != nil {
-			return nil, err
-		}
+		return buildWidened(ctx, rt, m, inputs, opt, key, candidates)
 	}
 	sh, err := Probe(ctx, rt, m, inputs)
 	if err != nil {
@@ -85,15 +86,6 @@ func Build(ctx context.Context, rt *ort.Runtime, path string, inputs ort.Feeds, 
 		Loss: res.Loss, Grads: res.Grads, ForwardNodes: res.ForwardNodes, BackwardNodes: res.BackwardNodes}
 	var errs []error
 	for _, c := range candidates {
-		if opt.Float32 {
-			// Widened weights are new bytes: they go to a file of their own.
-			res.Model.Dir = filepath.Dir(path)
-			if err := writeCachedWithData(c, res.Model, meta); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			return &Built{Path: c, Result: *res}, nil
-		}
 		if filepath.Dir(c) != dir { // the cache folder: link the weight files in
 			if err := onnx.LinkWeights(filepath.Dir(c), m.ExternalPaths()); err != nil {
 				errs = append(errs, err)
@@ -107,8 +99,59 @@ func Build(ctx context.Context, rt *ort.Runtime, path string, inputs ort.Feeds, 
 		}
 		return &Built{Path: c, Result: *res}, nil
 	}
-	if len(candidates) == 0 {
-		return nil, fmt.Errorf("write gradient model: %s is not writable and no cache folder was given", dir)
+	return nil, fmt.Errorf("write gradient model: %w", errors.Join(errs...))
+}
+
+// buildWidened builds the gradient of a float16 model in float32. The
+// widened weights — new bytes, twice the float16 ones — are written first,
+// into a data file beside the gradient model, and the forward model is
+// probed from there: a model of SD size cannot reach ONNX Runtime in
+// memory (protobuf's 2 GB limit), and the gradient model then refers to
+// the same file, so the weights are written once.
+func buildWidened(ctx context.Context, rt *ort.Runtime, m *onnx.Model, inputs ort.Feeds, opt Options, key string, candidates []string) (*Built, error) {
+	var errs []error
+	for _, c := range candidates {
+		d := filepath.Dir(c)
+		data := filepath.Base(c) + ".fp32.bin"
+		fwd := filepath.Join(d, ".forward-"+filepath.Base(c))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		wide, err := m.ToFloat32()
+		if err != nil {
+			return nil, err
+		}
+		if err := wide.SaveWithExternalData(fwd, onnx.ExternalOptions{Location: data}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fm, err := onnx.Load(fwd)
+		os.Remove(fwd)
+		fail := func(err error) (*Built, error) {
+			os.Remove(filepath.Join(d, data)) // gigabytes no model refers to
+			return nil, err
+		}
+		if err != nil {
+			return fail(err)
+		}
+		sh, err := Probe(ctx, rt, fm, inputs)
+		if err != nil {
+			return fail(err)
+		}
+		res, err := Compile(fm, sh, opt)
+		if err != nil {
+			return fail(err)
+		}
+		res.Model.Dir = d
+		meta := cachedMeta{Key: key, Target: res.Target, Upstream: res.Upstream, Weights: res.Weights,
+			Loss: res.Loss, Grads: res.Grads, ForwardNodes: res.ForwardNodes, BackwardNodes: res.BackwardNodes}
+		if err := writeCached(c, res.Model, meta); err != nil {
+			os.Remove(filepath.Join(d, data))
+			errs = append(errs, err)
+			continue
+		}
+		return &Built{Path: c, Result: *res}, nil
 	}
 	return nil, fmt.Errorf("write gradient model: %w", errors.Join(errs...))
 }
@@ -195,14 +238,4 @@ func writeMeta(path string, meta cachedMeta) error {
 		return err
 	}
 	return os.Rename(tmp, path+".json")
-}
-
-func writeCachedWithData(path string, m *onnx.Model, meta cachedMeta) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	if err := m.SaveWithExternalData(path, onnx.ExternalOptions{Location: filepath.Base(path) + ".fp32.bin"}); err != nil {
-		return err
-	}
-	return writeMeta(path, meta)
 }
