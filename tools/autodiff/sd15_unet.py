@@ -20,6 +20,8 @@ Then size the gradient of d MSE / d encoder_hidden_states at 512x512:
     oneactor-desktop gradcheck --estimate --wrt encoder_hidden_states \
         --shape sample=1x4x64x64 --shape timestep=1 \
         --shape encoder_hidden_states=1x77x768 OUT/model.onnx
+A float16 copy (1.7 GB) for the float32-backward path:
+    /usr/bin/python3 tools/autodiff/sd15_unet.py --fp16-from OUT --out OUT16
 (the shape probe is one CPU forward run at that size: ~45 s on two cores and
 4.6 GB of RAM with the weights, as much as plain inference; add --measure to
 also run the gradient model once and read the process's memory).
@@ -178,11 +180,42 @@ class UNet(nn.Module):
         return self.conv_out(F.silu(self.conv_norm_out(h)))
 
 
+def to_fp16(src, out):
+    """Writes OUT/model.onnx: the float32 export at SRC with every float
+    tensor, input, output and Cast in float16 (a float16 export's layout;
+    CPU torch 1.13 cannot trace the half-precision model itself)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, numpy_helper
+    m = onnx.load(os.path.join(src, "model.onnx"))
+    g = m.graph
+    for i, t in enumerate(g.initializer):
+        if t.data_type == TensorProto.FLOAT:
+            g.initializer[i].CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t).astype(np.float16), t.name))
+    for n in g.node:
+        for at in n.attribute:
+            if n.op_type == "Cast" and at.name == "to" and at.i == TensorProto.FLOAT:
+                at.i = TensorProto.FLOAT16
+            if at.type == onnx.AttributeProto.TENSOR and at.t.data_type == TensorProto.FLOAT:
+                at.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(at.t).astype(np.float16), at.t.name))
+    for v in list(g.input) + list(g.output) + list(g.value_info):
+        if v.type.tensor_type.elem_type == TensorProto.FLOAT:
+            v.type.tensor_type.elem_type = TensorProto.FLOAT16
+    os.makedirs(out, exist_ok=True)
+    onnx.save_model(m, os.path.join(out, "model.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="weights.pb", size_threshold=1024)
+    print("wrote", os.path.join(out, "model.onnx"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True, help="output folder (outside the repository)")
     ap.add_argument("--trace-size", type=int, default=16, help="latent size traced (any multiple of 8; axes stay dynamic)")
+    ap.add_argument("--fp16-from", help="instead of exporting, convert the float32 export in this folder to float16")
     a = ap.parse_args()
+    if a.fp16_from:
+        to_fp16(a.fp16_from, a.out)
+        return
     torch.manual_seed(0)
     torch.set_grad_enabled(False)
     unet = UNet().eval()
