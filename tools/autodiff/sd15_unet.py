@@ -20,11 +20,12 @@ Then size the gradient of d MSE / d encoder_hidden_states at 512x512:
     oneactor-desktop gradcheck --estimate --wrt encoder_hidden_states \
         --shape sample=1x4x64x64 --shape timestep=1 \
         --shape encoder_hidden_states=1x77x768 OUT/model.onnx
-A float16 copy (1.7 GB) for the float32-backward path:
-    /usr/bin/python3 tools/autodiff/sd15_unet.py --fp16-from OUT --out OUT16
 (the shape probe is one CPU forward run at that size: ~45 s on two cores and
 4.6 GB of RAM with the weights, as much as plain inference; add --measure to
 also run the gradient model once and read the process's memory).
+
+A float16 copy (1.7 GB) for the float32-backward path:
+    /usr/bin/python3 tools/autodiff/sd15_unet.py --fp16-from OUT --out OUT16
 """
 import argparse
 import math
