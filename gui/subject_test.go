@@ -278,55 +278,50 @@ func TestSubjectChipsInsertTheBaseWord(t *testing.T) {
 	ui(func() { v.subj.Reload(nil) })
 	waitFor(t, func() bool { return len(v.panel.chips.all) == 1 })
 	p := v.panel
+	// check runs f with the views still (workers refresh the chips).
+	check := func(what string, f func() bool) {
+		t.Helper()
+		if !locked(f) {
+			t.Fatalf("%s: prompt %q, %d chips", what, p.prompt.Text, len(p.chips.Active()))
+		}
+	}
+	chip := func() *widget.Button { return p.chips.box.Objects[0].(*widget.Button) }
 	ui(func() { p.chips.Add(id) }) // empty prompt: the base prompt
-	if p.prompt.Text != "a creature" {
-		t.Fatalf("prompt %q", p.prompt.Text)
-	}
-	chip := p.chips.box.Objects[0].(*widget.Button)
-	if chip.Importance != widget.HighImportance || !strings.Contains(chip.Text, "Rex") {
-		t.Fatalf("chip %q", chip.Text)
-	}
+	check("added", func() bool {
+		return p.prompt.Text == "a creature" && chip().Importance == widget.HighImportance && strings.Contains(chip().Text, "Rex")
+	})
 	ui(func() { p.prompt.SetText("a red ball") })
-	chip = p.chips.box.Objects[0].(*widget.Button)
-	if chip.Importance != widget.WarningImportance || !strings.Contains(chip.Text, "missing") {
-		t.Fatalf("chip without its word: %q", chip.Text)
-	}
+	check("word missing", func() bool {
+		return chip().Importance == widget.WarningImportance && strings.Contains(chip().Text, "missing")
+	})
 	ui(func() {
 		p.prompt.CursorRow, p.prompt.CursorColumn = 0, 5
 		p.chips.Add(id) // already active: only the word goes in, at the cursor
 	})
-	if p.prompt.Text != "a red creature ball" || len(p.chips.Active()) != 1 {
-		t.Fatalf("prompt %q, %d chips", p.prompt.Text, len(p.chips.Active()))
-	}
-	r, err := p.Recipe()
+	check("inserted at the cursor", func() bool { return p.prompt.Text == "a red creature ball" && len(p.chips.Active()) == 1 })
+	var r service.Recipe
+	var err error
+	ui(func() { r, err = p.Recipe() })
 	if err != nil || len(r.Subjects) != 1 || r.Subjects[0].ID != id || r.Subjects[0].V != 0.8 {
 		t.Fatalf("recipe %+v %v", r.Subjects, err)
 	}
-	// Reuse settings puts the recipe's subjects back; × takes a chip out.
-	ui(func() {
-		test.Tap(chip)
-	})
-	if len(p.chips.Active()) != 0 {
-		t.Fatal("× did not remove the chip")
-	}
+	// × takes a chip out; reuse settings puts the recipe's subjects back.
+	ui(func() { test.Tap(chip()) })
+	check("× removed it", func() bool { return len(p.chips.Active()) == 0 })
 	ui(func() { p.Apply(r) })
-	if len(p.chips.Active()) != 1 {
-		t.Fatal("reuse did not restore the subject")
-	}
+	check("reused", func() bool { return len(p.chips.Active()) == 1 })
 	// A picture from elsewhere names its subjects in its PNG text.
 	ui(func() {
 		p.Apply(service.RecipeFromParameters("a creature at night\nSteps: 10, Sampler: Euler, CFG scale: 7, Seed: 3, Size: 32x32, " +
 			"OneActor subjects: rex, OneActor v/eta1/eta2: 0.5/6/0"))
 	})
-	if a := p.chips.Active(); len(a) != 1 || a[0].ID != id {
-		t.Fatalf("subjects from a PNG text: %+v", a)
-	}
+	check("from a PNG text", func() bool { a := p.chips.Active(); return len(a) == 1 && a[0].ID == id })
 	ui(func() {
 		p.Apply(service.RecipeFromParameters("a creature\nSteps: 10, Seed: 3, OneActor subjects: Nobody"))
 	})
-	if len(p.chips.Active()) != 0 || !strings.Contains(v.status.Text, "Nobody is not in your library") {
-		t.Fatalf("unknown subject: %d chips, status %q", len(p.chips.Active()), v.status.Text)
-	}
+	check("unknown subject", func() bool {
+		return len(p.chips.Active()) == 0 && strings.Contains(v.status.Text, "Nobody is not in your library")
+	})
 	if hasWord("creatures", "creature") || !hasWord("A Creature, here", "creature") {
 		t.Fatal("hasWord")
 	}

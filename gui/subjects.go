@@ -35,6 +35,9 @@ type subjectUI struct {
 	onChange []func([]service.SubjectInfo) // chips, gallery filter
 	offer    *widget.Button                // "make a subject of this" after a photo drop
 	progress *widget.Button                // the running cast or tune; back to the flow
+	// reloadSeq counts Reloads; only the newest applies its list (an
+	// older read can finish after a newer one).
+	reloadSeq int
 }
 
 func newSubjectUI(v *MainView) *subjectUI {
@@ -116,9 +119,17 @@ func (s *subjectUI) find(id string) (service.SubjectInfo, bool) {
 // Reload reads the subjects again (off the UI goroutine); then is called on
 // the UI goroutine afterwards, if not nil.
 func (s *subjectUI) Reload(then func()) {
+	s.reloadSeq++
+	seq := s.reloadSeq
 	go func() {
 		list, err := s.main.studio.Subjects()
 		onUI(func() {
+			if seq != s.reloadSeq { // a newer read is on its way: it applies
+				if then != nil {
+					then()
+				}
+				return
+			}
 			if err != nil {
 				s.main.Notify("The subjects could not be read: " + err.Error())
 				return
