@@ -191,7 +191,7 @@ func TestSubjectPageActions(t *testing.T) {
 	waitLong(t, "the page and its preview", func() bool {
 		return p.info.ID == id && len(p.aux.Objects) == 2 && strings.Contains(p.previewText.Text, "not saved")
 	})
-	if len(p.preview.Objects) != previewPictures || p.problem.Visible() {
+	if !locked(func() bool { return len(p.preview.Objects) == previewPictures && !p.problem.Visible() }) {
 		t.Fatalf("%d preview pictures, problem %q", len(p.preview.Objects), p.problem.Text)
 	}
 
@@ -228,14 +228,16 @@ func TestSubjectPageActions(t *testing.T) {
 		return err == nil && strings.Contains(v.status.Text, "Exported")
 	})
 	ui(func() { v.panel.chips.Add(id) })
-	if len(v.panel.chips.Active()) != 1 {
+	if !locked(func() bool { return len(v.panel.chips.Active()) == 1 }) {
 		t.Fatal("no chip")
 	}
 	ui(func() { test.Tap(findButton(p.root, "Delete")) })
 	waitFor(t, func() bool { return strings.Contains(overlayText(v.win), "Delete Rex II?") })
 	ui(func() { test.Tap(findButton(topOverlay(v.win), "Yes")) })
 	waitFor(t, func() bool { return len(v.subj.Subjects()) == 0 && !v.subj.empty.Hidden })
-	if len(v.panel.chips.Active()) != 0 || v.viewerOpen() || v.centre.Objects[0] != v.gallery.Object() {
+	if !locked(func() bool {
+		return len(v.panel.chips.Active()) == 0 && !v.viewerOpen() && v.centre.Objects[0] == v.gallery.Object()
+	}) {
 		t.Fatal("after delete: chip kept or the page still shown")
 	}
 	ui(func() { v.subj.Import(bundle, false) })
@@ -245,10 +247,13 @@ func TestSubjectPageActions(t *testing.T) {
 	// agrees, marked; its page says why it cannot be drawn.
 	ui(func() { v.panel.modelSel.SetSelected(v.panel.modelSel.Options[0]) })
 	waitLong(t, "ToyWorld", func() bool { return v.panel.model.Ref == service.BundledModel })
-	rexII := v.subj.Subjects()[0].ID
+	var rexII string
+	ui(func() { rexII = v.subj.Subjects()[0].ID })
 	waitFor(t, func() bool { return v.panel.chips.problems[rexII] != "" })
 	ui(func() { v.panel.chips.Add(rexII) })
-	if len(v.panel.chips.Active()) != 0 || !strings.Contains(v.status.Text, "another model") {
+	if !locked(func() bool {
+		return len(v.panel.chips.Active()) == 0 && strings.Contains(v.status.Text, "another model")
+	}) {
 		t.Fatalf("a subject of another model went into the prompt (status %q)", v.status.Text)
 	}
 	ui(func() { v.subj.Import(bundle, false) })
@@ -256,18 +261,22 @@ func TestSubjectPageActions(t *testing.T) {
 	ui(func() { test.Tap(findButton(topOverlay(v.win), "Yes")) })
 	waitFor(t, func() bool { return len(v.subj.Subjects()) == 2 })
 	var other string
-	for _, s := range v.subj.Subjects() {
-		if s.Incompatible {
-			other = s.ID
+	ui(func() {
+		for _, s := range v.subj.Subjects() {
+			if s.Incompatible {
+				other = s.ID
+			}
 		}
-	}
+	})
 	if other == "" {
 		t.Fatal("the bundle for another model is not marked")
 	}
 	ui(func() { v.subj.OpenPage(other) })
 	p = v.subj.page
 	waitLong(t, "the page", func() bool { return p.info.ID == other && p.problem.Visible() })
-	if !p.use.Disabled() || !p.previewBtn.Disabled() || !strings.Contains(p.problem.Text, "another model") {
+	if !locked(func() bool {
+		return p.use.Disabled() && p.previewBtn.Disabled() && strings.Contains(p.problem.Text, "another model")
+	}) {
 		t.Fatalf("page of a subject of another model: %q", p.problem.Text)
 	}
 }
