@@ -384,3 +384,47 @@ func TestSubjectPreviewKeepsTheNewest(t *testing.T) {
 		t.Fatalf("stored v %g", s.Guidance.V)
 	}
 }
+
+// TestClosingWhileTuning: closing the window cancels the tuning; nothing
+// of the subject is kept and the next start reports no interrupted job.
+func TestClosingWhileTuning(t *testing.T) {
+	v, model := testMain(t)
+	done := make(chan service.Job, 4)
+	v.studio.Subscribe(func(e service.JobEvent) {
+		if e.Job.Finished() && e.Job.Subject != nil {
+			done <- e.Job
+		}
+	})
+	if _, err := v.studio.CastSubject(service.CastRequest{ModelRef: model, BasePrompt: "a creature", BaseWord: "creature", Seed: 1, N: 2}); err != nil {
+		t.Fatal(err)
+	}
+	j := <-done
+	started := make(chan struct{}, 1)
+	v.studio.Subscribe(func(e service.JobEvent) {
+		if w := e.Job.Subject; w != nil && w.Kind == service.SubjectTune && len(w.Losses) == 1 {
+			started <- struct{}{}
+		}
+	})
+	if _, err := v.studio.TuneSubject(service.TuneRequest{CastID: j.Subject.CastID, Target: 0, Name: "Gone", Steps: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	start := time.Now()
+	v.win.Close() // not under the UI lock: the worker's last updates need it (the desktop driver queues them)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("closing took %s", d)
+	}
+	if j = <-done; j.State != service.JobCancelled {
+		t.Fatalf("tune %+v", j)
+	}
+	st, err := service.New(service.Config{DataDir: v.backend.DataDir()}).OpenStudio()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	subs, _ := st.Subjects()
+	interrupted, _ := st.TakeInterruptedJobs()
+	if len(subs) != 0 || len(interrupted) != 0 {
+		t.Fatalf("%d subjects, interrupted %v", len(subs), interrupted)
+	}
+}
