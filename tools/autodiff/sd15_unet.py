@@ -24,6 +24,9 @@ Then size the gradient of d MSE / d encoder_hidden_states at 512x512:
 4.6 GB of RAM with the weights, as much as plain inference; add --measure to
 also run the gradient model once and read the process's memory).
 
+torch autograd's gradient at a 16x16 latent, for TestSD15GradientMatchesTorch
+(ONEACTOR_SD15_DIR=OUT go test -run SD15 ./core/autodiff):
+    /usr/bin/python3 tools/autodiff/sd15_unet.py --reference --out OUT
 A float16 copy (1.7 GB) for the float32-backward path:
     /usr/bin/python3 tools/autodiff/sd15_unet.py --fp16-from OUT --out OUT16
 """
@@ -208,12 +211,38 @@ def to_fp16(src, out):
     print("wrote", os.path.join(out, "model.onnx"))
 
 
+def reference(out, size=16):
+    """Writes OUT/reference/*.bin (float32, little-endian): inputs, an MSE
+    target and torch autograd's d mean((unet - target)^2) / d
+    encoder_hidden_states, at a size CPUs manage (latent SIZExSIZE), for
+    the model exported with the same seed. The Go test
+    TestSD15GradientMatchesTorch (ONEACTOR_SD15_DIR=OUT) compares."""
+    torch.manual_seed(0)
+    unet = UNet().eval()
+    g = torch.Generator().manual_seed(123)
+    x = torch.randn(1, 4, size, size, generator=g)
+    ts = torch.tensor([500.0])
+    e = torch.randn(1, 77, CFG["cross_attention_dim"], generator=g).requires_grad_(True)
+    tgt = torch.randn(1, 4, size, size, generator=g)
+    loss = torch.mean((unet(x, ts, e) - tgt) ** 2)
+    gr, = torch.autograd.grad(loss, e)
+    d = os.path.join(out, "reference")
+    os.makedirs(d, exist_ok=True)
+    for name, t in [("sample", x), ("timestep", ts), ("encoder_hidden_states", e.detach()), ("target", tgt), ("grad", gr)]:
+        t.detach().numpy().astype("<f4").tofile(os.path.join(d, name + ".bin"))
+    print(f"wrote {d}: loss {loss.item():.6f}, |grad| {gr.norm().item():.4e}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True, help="output folder (outside the repository)")
     ap.add_argument("--trace-size", type=int, default=16, help="latent size traced (any multiple of 8; axes stay dynamic)")
     ap.add_argument("--fp16-from", help="instead of exporting, convert the float32 export in this folder to float16")
+    ap.add_argument("--reference", action="store_true", help="instead of exporting, write torch autograd's gradient for OUT's export")
     a = ap.parse_args()
+    if a.reference:
+        reference(a.out)
+        return
     if a.fp16_from:
         to_fp16(a.fp16_from, a.out)
         return
