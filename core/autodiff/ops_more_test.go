@@ -329,6 +329,9 @@ func TestSliceRange(t *testing.T) {
 		{-100, 100, 1, 4, 0, 4},
 		{2, 3, 5, 4, 2, 1},
 		{0, 0, 1, 0, 0, 0},
+		{1, 5, math.MaxInt64, 6, 1, 1},
+		{4, -9, math.MinInt64 + 1, 6, 4, 1},
+		{4, -9, math.MinInt64, 6, 4, 1},
 	} {
 		f, k, err := sliceRange(c.start, c.end, c.step, c.n)
 		if err != nil || f != c.first || k != c.count {

@@ -541,6 +541,9 @@ func sliceRange(start, end, step, n int64) (first, count int64, err error) {
 	if step == 0 {
 		return 0, 0, fmt.Errorf("Slice step 0")
 	}
+	if step == math.MinInt64 {
+		step++ // −step must not overflow; any step beyond the axis reads one element
+	}
 	if start < 0 {
 		start += n
 	}
@@ -552,13 +555,13 @@ func sliceRange(start, end, step, n int64) (first, count int64, err error) {
 		if end <= start {
 			return start, 0, nil
 		}
-		return start, (end - start + step - 1) / step, nil
+		return start, 1 + (end-start-1)/step, nil // ⌈(end−start)/step⌉, no overflow for huge steps
 	}
 	start, end = max(0, min(start, n-1)), max(-1, min(end, n-1))
 	if start <= end {
 		return start, 0, nil
 	}
-	return start, (start - end - step - 1) / -step, nil
+	return start, 1 + (start-end-1)/-step, nil
 }
 
 func gatherGrad(c *ruleCtx) ([]string, error) {
