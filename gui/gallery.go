@@ -25,6 +25,8 @@ var GalleryCell = fyne.NewSquareSize(150)
 type GalleryView struct {
 	studio *service.Studio
 	onOpen func(service.Item)
+	// OnDelete deletes an item (offered in the right-click menu when set).
+	OnDelete func(service.Item)
 
 	items  []service.Item
 	filter service.GalleryFilter
@@ -64,7 +66,7 @@ func NewGalleryView(st *service.Studio, onOpen func(service.Item)) *GalleryView 
 		// the stored 256 px ones would cost 2.5× the memory.
 		return imageio.Thumbnail(img, int(GalleryCell.Width))
 	}, g.thumbLoaded)
-	g.grid = widget.NewGridWrap(func() int { return len(g.items) }, newGalleryCell, g.updateCell)
+	g.grid = widget.NewGridWrap(func() int { return len(g.items) }, g.newCell, g.updateCell)
 	g.grid.OnSelected = func(id widget.GridWrapItemID) {
 		g.grid.UnselectAll()
 		if id >= 0 && id < len(g.items) {
@@ -151,10 +153,13 @@ type galleryCell struct {
 	widget.BaseWidget
 	img  *canvas.Image
 	star *widget.Icon
+
+	g     *GalleryView
+	index int // the item shown
 }
 
-func newGalleryCell() fyne.CanvasObject {
-	c := &galleryCell{img: canvas.NewImageFromImage(nil), star: widget.NewIcon(nil)}
+func (g *GalleryView) newCell() fyne.CanvasObject {
+	c := &galleryCell{img: canvas.NewImageFromImage(nil), star: widget.NewIcon(nil), g: g}
 	c.img.FillMode = canvas.ImageFillContain
 	c.img.ScaleMode = canvas.ImageScaleFastest
 	c.img.SetMinSize(GalleryCell)
@@ -174,6 +179,7 @@ func (g *GalleryView) updateCell(id widget.GridWrapItemID, o fyne.CanvasObject) 
 	if id < 0 || id >= len(g.items) {
 		return
 	}
+	c.index = id
 	it := g.items[id]
 	var img image.Image
 	if t := g.thumbs.Get(it.ID); t != nil {
@@ -188,6 +194,33 @@ func (g *GalleryView) updateCell(id widget.GridWrapItemID, o fyne.CanvasObject) 
 	} else {
 		c.star.SetResource(nil)
 	}
+}
+
+// TappedSecondary (a right click) offers the picture's actions.
+func (c *galleryCell) TappedSecondary(ev *fyne.PointEvent) {
+	m := c.g.itemMenu(c.index)
+	if m == nil {
+		return
+	}
+	if cv := fyne.CurrentApp().Driver().CanvasForObject(c); cv != nil {
+		widget.ShowPopUpMenuAtPosition(m, cv, ev.AbsolutePosition)
+	}
+}
+
+// itemMenu is the right-click menu of item k: open it, delete it (with
+// undo, when the window offers it).
+func (g *GalleryView) itemMenu(k int) *fyne.Menu {
+	if k < 0 || k >= len(g.items) {
+		return nil
+	}
+	it := g.items[k]
+	items := []*fyne.MenuItem{fyne.NewMenuItem("Open", func() { g.onOpen(it) })}
+	if g.OnDelete != nil {
+		del := fyne.NewMenuItem("Delete", func() { g.OnDelete(it) })
+		del.Icon = theme.DeleteIcon()
+		items = append(items, del)
+	}
+	return fyne.NewMenu("", items...)
 }
 
 // thumbLoaded refreshes the cell showing id, if it is still on screen.

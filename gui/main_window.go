@@ -75,6 +75,7 @@ func (v *MainView) open(st *service.Studio) {
 	v.gallery = NewGalleryView(st, v.openItem)
 	v.viewer = NewViewer(v)
 	v.undo = newUndoBar(v)
+	v.gallery.OnDelete = v.undo.Delete
 	v.refs = NewReferencesView(st, v)
 	v.cond = NewConditioningPanel(v)
 	v.panel = NewGeneratePanel(st, v)

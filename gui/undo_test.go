@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/oneactor/oneactor-desktop/core/service"
@@ -218,5 +219,57 @@ func TestDeletingTwiceStillUndoes(t *testing.T) {
 	waitFor(t, func() bool { return len(v.gallery.Items()) == 2 })
 	if _, err := v.studio.Item(items[0].ID); err != nil {
 		t.Fatalf("the picture did not come back: %v", err)
+	}
+}
+
+// TestDeleteFromTheGalleryMenu: a right click on a thumbnail offers Open
+// and Delete; Delete works as in the viewer, with Undo.
+func TestDeleteFromTheGalleryMenu(t *testing.T) {
+	v, _ := testMain(t)
+	items := generated(t, v, "a pink pig", 2)
+	var cell *galleryCell
+	waitFor(t, func() bool {
+		for _, c := range visibleCells(v.gallery) {
+			if c.index == 1 {
+				cell = c
+			}
+		}
+		return cell != nil
+	})
+	ui(func() { cell.TappedSecondary(&fyne.PointEvent{AbsolutePosition: fyne.NewPos(300, 200)}) })
+	if topOverlay(v.win) == nil {
+		t.Fatal("no menu on a right click")
+	}
+	// Tap "Delete" in the menu where it is drawn: the menu item (tappable)
+	// that holds the text.
+	var at fyne.Position
+	var item fyne.CanvasObject
+	for _, o := range test.LaidOutObjects(topOverlay(v.win)) {
+		if _, ok := o.(fyne.Tappable); ok {
+			item = o
+		}
+		if txt, ok := o.(*canvas.Text); ok && txt.Text == "Delete" && item != nil {
+			at = fyne.CurrentApp().Driver().AbsolutePositionForObject(item).AddXY(5, 5)
+		}
+	}
+	if at.IsZero() {
+		t.Fatal("the menu has no Delete")
+	}
+	ui(func() { test.TapCanvas(v.win.Canvas(), at) })
+	waitFor(t, func() bool { p, ok := v.undo.Pending(); return ok && p.ID == items[1].ID && len(v.gallery.Items()) == 1 })
+	if topOverlay(v.win) != nil {
+		t.Error("the menu stayed open")
+	}
+	ui(func() { test.Tap(v.undo.btn) })
+	waitFor(t, func() bool { return len(v.gallery.Items()) == 2 })
+
+	// Open from the menu shows the picture in the viewer.
+	m := v.gallery.itemMenu(0)
+	if len(m.Items) != 2 || m.Items[0].Label != "Open" || m.Items[1].Label != "Delete" {
+		t.Fatalf("menu %+v", m.Items)
+	}
+	ui(func() { m.Items[0].Action() })
+	if !v.viewerOpen() || v.viewer.Item().ID != v.gallery.Items()[0].ID {
+		t.Fatal("Open did not show the picture")
 	}
 }
