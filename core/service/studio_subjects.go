@@ -744,8 +744,8 @@ func (st *Studio) prepareSubjects(r *Recipe) error {
 }
 
 // subjectGuidance builds the engine's guidance for a recipe's subjects
-// (nil without subjects). Several subjects share one set of η1, η2 and v:
-// the first subject's.
+// (nil without subjects): each subject at its own base word with its own
+// v; η1 and η2 are the first subject's.
 func (st *Studio) subjectGuidance(r Recipe) (func(diffusion.Embeddings) (diffusion.Guider, error), error) {
 	if len(r.Subjects) == 0 {
 		return nil, nil
@@ -766,9 +766,21 @@ func (st *Studio) subjectGuidance(r Recipe) (func(diffusion.Embeddings) (diffusi
 	if err != nil {
 		return nil, err
 	}
+	// Each subject keeps its own v: its Δ_tar is scaled here and the
+	// guidance adds the offsets at scale 1 (the same float32 products it
+	// would form from v). η1 and η2 weigh the rows of all subjects at
+	// once, so they are one pair for the picture: the first subject's.
+	for i := range offs {
+		v := float32(r.Subjects[i].V)
+		tar := make([]float32, len(offs[i].Tar))
+		for k, x := range offs[i].Tar {
+			tar[k] = v * x
+		}
+		offs[i].Tar = tar
+	}
 	g := oneactor.DefaultGuidance()
 	u := r.Subjects[0].Guidance
-	g.V, g.Eta1, g.Eta2 = u.V, u.Eta1, u.Eta2
+	g.V, g.Eta1, g.Eta2 = 1, u.Eta1, u.Eta2
 	return oneactor.NewGuidance(tok, r.Prompt, offs, g), nil
 }
 
