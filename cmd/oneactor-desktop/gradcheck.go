@@ -172,12 +172,7 @@ func estimateGradient(ctx context.Context, rt *ort.Runtime, m *onnx.Model, feeds
 	fmt.Fprintf(w, "nodes: %d forward, %d backward (%d op types)\n", res.ForwardNodes, res.BackwardNodes, len(ops))
 	fmt.Fprintf(w, "shape probe (one forward run, ONNX Runtime CPU): %s; compile: %s\n",
 		probe.Round(time.Millisecond), compile.Round(time.Millisecond))
-	gb := func(b int64) string {
-		if b < 1e9 {
-			return fmt.Sprintf("%8.1f MB", float64(b)/1e6)
-		}
-		return fmt.Sprintf("%8.2f GB", float64(b)/1e9)
-	}
+	gb := func(b int64) string { return fmt.Sprintf("%11s", humanBytes(b)) }
 	fmt.Fprintf(w, "\nmemory at these shapes (batch %d)          float32     float16\n", batch)
 	fmt.Fprintf(w, "  weights                               %s %s\n", gb(est.WeightBytes), gb(est.HalfWeightBytes))
 	fmt.Fprintf(w, "  activations kept for backward (%4d)  %s %s\n", est.RetainedValues, gb(est.RetainedBytes), gb(est.HalfRetainedBytes))
@@ -187,12 +182,15 @@ func estimateGradient(ctx context.Context, rt *ort.Runtime, m *onnx.Model, feeds
 		// Activations grow linearly with the batch axis (every activation
 		// of a UNet carries it); weights do not.
 		scale := func(b int64) int64 { return b * int64(rows) / batch }
-		fmt.Fprintf(w, "\n%d rows, one run per row (1-row peak):     %s %s\n", rows,
+		// Both lines are weights + peak, the peak taken for one row or
+		// for all rows together.
+		fmt.Fprintf(w, "\n%-40s%s %s\n", fmt.Sprintf("%d rows, one run per row", rows),
 			gb(est.WeightBytes+est.PeakBytes/batch), gb(est.HalfWeightBytes+est.HalfPeakBytes/batch))
-		fmt.Fprintf(w, "%d rows in one batch (weights + %d× peak):  %s %s\n", rows, rows,
+		fmt.Fprintf(w, "%-40s%s %s\n", fmt.Sprintf("%d rows in one batch", rows),
 			gb(est.WeightBytes+scale(est.PeakBytes)), gb(est.HalfWeightBytes+scale(est.HalfPeakBytes)))
 	}
-	fmt.Fprintln(w, "\nfloat16 column: the same graph with float16 tensors. A float16 model's backward runs in float32")
+	fmt.Fprintln(w, "\nRow lines: weights + peak for one row, or for all rows in one run (activations scale with the batch).")
+	fmt.Fprintln(w, "float16 column: the same graph with float16 tensors. A float16 model's backward runs in float32")
 	fmt.Fprintln(w, "(widened weights): the float32 column applies to it. Arena rounding and kernel scratch come on top.")
 	if measure {
 		return measureGradient(ctx, rt, m, res, feeds, sh.Dims[out], est, w)
@@ -249,11 +247,21 @@ func measureGradient(ctx context.Context, rt *ort.Runtime, m *onnx.Model, res *a
 		t.Destroy()
 	}
 	peak := procStatusBytes("VmHWM")
-	gb := func(b int64) string { return fmt.Sprintf("%.3f GB", float64(b)/1e9) }
 	fmt.Fprintf(w, "\nmeasured on ONNX Runtime CPU (one run, %s): resident after loading %s, peak during the run %s\n",
-		took.Round(time.Millisecond), gb(loaded), gb(peak))
-	fmt.Fprintf(w, "  run's increment %s vs estimated peak of live values %s\n", gb(peak-loaded), gb(est.PeakBytes))
+		took.Round(time.Millisecond), humanBytes(loaded), humanBytes(peak))
+	fmt.Fprintf(w, "  run's increment %s vs estimated peak of live values %s\n", humanBytes(peak-loaded), humanBytes(est.PeakBytes))
 	return nil
+}
+
+// humanBytes writes a size in kB, MB or GB (powers of ten).
+func humanBytes(b int64) string {
+	switch {
+	case b >= 1e9:
+		return fmt.Sprintf("%.2f GB", float64(b)/1e9)
+	case b >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(b)/1e6)
+	}
+	return fmt.Sprintf("%.1f kB", float64(b)/1e3)
 }
 
 // procStatusBytes reads a memory line (VmRSS, VmHWM) of /proc/self/status.
