@@ -20,6 +20,12 @@ import (
 // makeTestSubject casts and tunes a subject through the studio (2 steps).
 func makeTestSubject(t *testing.T, v *MainView, model, name string) string {
 	t.Helper()
+	return makeTestSubjectOn(t, v, model, name, "a creature", "creature")
+}
+
+// makeTestSubjectOn is makeTestSubject with its own base prompt and word.
+func makeTestSubjectOn(t *testing.T, v *MainView, model, name, basePrompt, word string) string {
+	t.Helper()
 	done := make(chan service.Job, 8)
 	unsub := v.studio.Subscribe(func(e service.JobEvent) {
 		if e.Job.Finished() && e.Job.Subject != nil && e.Job.Subject.Kind != service.SubjectPreview {
@@ -27,7 +33,7 @@ func makeTestSubject(t *testing.T, v *MainView, model, name string) string {
 		}
 	})
 	defer unsub()
-	if _, err := v.studio.CastSubject(service.CastRequest{ModelRef: model, BasePrompt: "a creature", BaseWord: "creature", Seed: 1, N: 3}); err != nil {
+	if _, err := v.studio.CastSubject(service.CastRequest{ModelRef: model, BasePrompt: basePrompt, BaseWord: word, Seed: 1, N: 3}); err != nil {
 		t.Fatal(err)
 	}
 	j := <-done
@@ -426,5 +432,43 @@ func TestClosingWhileTuning(t *testing.T) {
 	interrupted, _ := st.TakeInterruptedJobs()
 	if len(subs) != 0 || len(interrupted) != 0 {
 		t.Fatalf("%d subjects, interrupted %v", len(subs), interrupted)
+	}
+}
+
+// TestTwoSubjectsInOnePrompt: each subject at its own base word, each
+// with its own v; the picture is found under either subject.
+func TestTwoSubjectsInOnePrompt(t *testing.T) {
+	v, model := testMain(t)
+	rex := makeTestSubject(t, v, model, "Rex")
+	hat := makeTestSubjectOn(t, v, model, "Topper", "a red hat", "hat")
+	if err := v.studio.SetSubjectGuidance(hat, service.Guidance{V: 0.4, Eta1: 8.5, Eta2: 1}); err != nil {
+		t.Fatal(err)
+	}
+	ui(func() { v.subj.Reload(nil) })
+	waitFor(t, func() bool { return len(v.panel.chips.all) == 2 })
+	p := v.panel
+	ui(func() {
+		p.prompt.SetText("a creature with a")
+		p.prompt.CursorRow, p.prompt.CursorColumn = 0, len("a creature with a")
+		p.chips.Add(rex)
+		p.chips.Add(hat)
+		p.steps.SetText("4")
+	})
+	if !locked(func() bool { return p.prompt.Text == "a creature with a hat" && len(p.chips.Active()) == 2 }) {
+		t.Fatalf("prompt %q", p.prompt.Text)
+	}
+	ui(func() { test.Tap(p.generate) })
+	waitLong(t, "the picture", func() bool { return len(v.gallery.Items()) == 1 })
+	var it service.Item
+	ui(func() { it = v.gallery.Items()[0] })
+	u := it.Recipe.Subjects
+	if len(u) != 2 || u[0].ID != rex || u[1].ID != hat || u[0].V != 0.8 || u[1].V != 0.4 || u[1].Name != "Topper" {
+		t.Fatalf("recipe subjects %+v", u)
+	}
+	for _, id := range []string{rex, hat} {
+		items, err := v.studio.Gallery(service.GalleryFilter{SubjectID: id})
+		if err != nil || len(items) != 1 {
+			t.Fatalf("gallery of %s: %d %v", id, len(items), err)
+		}
 	}
 }
