@@ -52,6 +52,14 @@ type TuneConfig struct {
 	Templates []string
 }
 
+// MaxBatchedLatent is the largest latent (h·w positions) whose five tuning
+// rows run in one UNet call. Activations kept for the backward pass grow
+// with the rows and faster than the area (attention is quadratic): the
+// compiled gradient of an SD 1.5 UNet at 512² (64×64 latent) holds about
+// 5 GB per row besides 3.4 GB of weights (autodiff.EstimateMemory), so five
+// rows at once would need ~28 GB while one at a time fits a 12 GB GPU.
+const MaxBatchedLatent = 32 * 32
+
 // DefaultTune returns the method doc's settings.
 func DefaultTune() TuneConfig {
 	return TuneConfig{Steps: 200, LR: 1e-4, Beta1: 0.9, Beta2: 0.999, WeightDecay: 1e-2,
@@ -121,15 +129,20 @@ func NewTuner(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, laten
 	}()
 
 	// The UNet's gradient model: d Σ w_r·mean_r((ε̂ − target)²) / d text.
-	// All five rows run together when the timestep input has a batch axis;
-	// a rank-0 timestep (one value per call) means one row per call.
+	// All five rows run together when the timestep input has a batch axis
+	// (or can be given one) and the latent is small enough; otherwise one
+	// row per call.
 	u := m.UNet
 	unetPath := filepath.Join(m.Dir, u.Dir, "model.onnx")
 	tsAxis := u.TimestepRank == 1 // the timestep input has a batch axis
-	t.batched = tsAxis && !cfg.LowMemory
-	if cfg.LowMemory {
+	big := latentH*latentW > MaxBatchedLatent
+	t.batched = tsAxis && !cfg.LowMemory && !big
+	switch {
+	case cfg.LowMemory:
 		t.RowByRow = "the low-memory setting runs one row per call"
-	} else if !t.batched {
+	case big:
+		t.RowByRow = fmt.Sprintf("a %d×%d latent: five rows at once would keep five times the activations (SD 1.5 at 512²: about 28 GB instead of 8.4 GB)", latentH, latentW)
+	case !t.batched:
 		// A scalar timestep: try a per-row one (verified against one-row
 		// runs), else keep one row per call.
 		if p, err := batchTimestep(ctx, rt, m, [2]int64{latentH, latentW}, cacheDir); err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/oneactor/oneactor-desktop/core/diffusion"
@@ -197,5 +198,21 @@ func TestGuiderRows(t *testing.T) {
 	g.Combine(25, 30, [][]float32{{1}, {2}}, out)
 	if want := float32(1 + 7.5*1); out[0] != want {
 		t.Fatalf("late combine %v, want %v", out[0], want)
+	}
+}
+
+// Large latents tune one row per call (five rows of an SD 1.5 UNet at 512²
+// would need ~28 GB), even when the timestep has a batch axis.
+func TestLargeLatentsTuneRowByRow(t *testing.T) {
+	rt, eng, _, hShape := castFixture(t, difftest.Script)
+	cfg := DefaultTune()
+	cfg.Steps = 1
+	tu, err := NewTuner(context.Background(), rt, eng, 40, 40, hShape, cfg, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tu.Close()
+	if tu.batched || !strings.Contains(tu.RowByRow, "40×40") {
+		t.Fatalf("batched %v, reason %q", tu.batched, tu.RowByRow)
 	}
 }
