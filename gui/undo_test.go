@@ -109,7 +109,7 @@ func TestClosingTheWindowFinishesAPendingDelete(t *testing.T) {
 	generated(t, v, "a red kite", 1)
 	gone := viewAndDelete(t, v, 0)
 	dir := v.backend.DataDir()
-	ui(func() { v.win.Close() })
+	v.win.Close() // not under uiMu: closing waits for the job worker, whose events take that lock
 	st, err := service.New(service.Config{DataDir: dir}).OpenStudio()
 	if err != nil {
 		t.Fatal(err)
