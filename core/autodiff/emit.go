@@ -174,17 +174,29 @@ func cloneModel(m *onnxpb.ModelProto) *onnxpb.ModelProto {
 }
 
 // saveAndOpen writes a model that shares the original's external weight
-// files into the original's folder (ONNX Runtime resolves external data
-// relative to the model file) under a temporary name, opens it, and removes
-// the file again: the weights are never copied.
+// files where ONNX Runtime will find them (it resolves external data
+// relative to the model file, inside its folder), opens it, and removes the
+// written file again: the weights are never copied. It prefers a private
+// temporary folder with hard links to the weights — the model's own folder
+// may be read-only, or a source folder that a build embeds — and writes
+// beside the original only when links cannot be made (another file system).
 func saveAndOpen(rt *ort.Runtime, m *onnx.Model, dir string, o ort.SessionOptions) (*ort.Session, error) {
+	m.Dir = dir
+	defer func() { m.Dir = dir }() // SaveLinked points it at the temporary folder
+	if tmp, err := os.MkdirTemp("", "oneactor-autodiff-"); err == nil {
+		defer os.RemoveAll(tmp)
+		path := filepath.Join(tmp, "model.onnx")
+		if err := m.SaveLinked(path, m.ExternalPaths()); err == nil {
+			return rt.NewSession(path, o)
+		}
+		m.Dir = dir
+	}
 	f, err := os.CreateTemp(dir, ".autodiff-*.onnx")
 	if err != nil {
 		return nil, err
 	}
 	f.Close()
 	defer os.Remove(f.Name())
-	m.Dir = dir
 	if err := m.Save(f.Name()); err != nil {
 		return nil, err
 	}
