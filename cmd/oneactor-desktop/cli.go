@@ -21,7 +21,7 @@ Commands:
   library   backup FILE | check: copy or check the library database
   generate  make pictures from the command line (generate -h for flags)
   models [DIR…]          list the bundled model and model folders, and why any is unusable
-  subject cast|create|list|show|export|import   OneActor subjects (subject -h)
+  subject cast|tune|list|show|export|import     OneActor subjects (subject -h)
   gradcheck MODEL.onnx   check compiled gradients against finite differences
   bench generate         time the pipeline: wall time, share inside ONNX Runtime, peak memory
   bench quality          judge-measured benchmark of a model family with a judge (ToyWorld), vs PyTorch

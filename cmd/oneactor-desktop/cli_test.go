@@ -163,7 +163,7 @@ func TestSubjectCommands(t *testing.T) {
 	if strings.Count(out, ".png") != 3 {
 		t.Fatalf("cast output:\n%s", out)
 	}
-	must("subject", "create", "--model", model, "--name", "Blobby", "--prompt", "a creature on the beach", "--word", "creature",
+	must("subject", "tune", "--model", model, "--name", "Blobby", "--prompt", "a creature on the beach", "--word", "creature",
 		"--seed", "4", "--aux", "2", "--target", "1", "--steps", "2")
 	if out := must("subject", "list"); !strings.Contains(out, "Blobby") {
 		t.Fatalf("list:\n%s", out)

@@ -21,8 +21,9 @@ const subjectUsage = `Usage: oneactor-desktop subject COMMAND [flags]
 
   cast    --prompt "a photo of a mug" --word mug [--n 11 --seed S --out DIR]
           generate the candidates of a base prompt and write them as PNGs to pick from
-  create  --name NAME --prompt P --word W [--target K --seed S --aux 10 --steps 200 --low-memory]
+  tune    --name NAME --prompt P --word W [--target K --seed S --aux 10 --steps 200 --low-memory]
           cast with the same seeds, take candidate K as the subject, tune, store it
+          (also spelled create)
   list    the stored subjects
   show    NAME|ID
   export  NAME|ID FILE.oneactor
@@ -86,7 +87,7 @@ func runSubject(args []string, svc *service.Service, stdout, stderr io.Writer) i
 			}
 			fmt.Fprintln(stdout, p)
 		}
-		fmt.Fprintf(stdout, "pick one: subject create --prompt %q --word %s --seed %d --aux %d --target K --name NAME\n", *prompt, *word, *seed, *n-1)
+		fmt.Fprintf(stdout, "pick one: subject tune --prompt %q --word %s --seed %d --aux %d --target K --name NAME\n", *prompt, *word, *seed, *n-1)
 		return 0
 	}
 
@@ -96,7 +97,7 @@ func runSubject(args []string, svc *service.Service, stdout, stderr io.Writer) i
 	}
 	defer lib.Close()
 	switch cmd {
-	case "create":
+	case "tune", "create":
 		if *name == "" || *prompt == "" || *word == "" {
 			return fail(fmt.Errorf("--name, --prompt and --word are required"))
 		}
