@@ -24,6 +24,7 @@ Commands:
   subject cast|tune|list|show|export|import     OneActor subjects (subject -h)
   gradcheck MODEL.onnx   check compiled gradients against finite differences
   bench generate         time the pipeline: wall time, share inside ONNX Runtime, peak memory
+  bench grad             time one forward+backward of the UNet over the tuning rows
   bench quality          judge-measured benchmark of a model family with a judge (ToyWorld), vs PyTorch
   version   print the version
   help      show this help
