@@ -110,7 +110,7 @@ def judge_images(judge, imgs01):
 
 
 def measure(quick=False):
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("TOYWORLD_THREADS", "2")))
     M = __import__("export").load_all()
     sf = json.load(open(os.path.join(train.WORK, "vae_scaling.json")))["scaling_factor"]
     tok = tokenizer.ClipTokenizer(os.path.join(ROOT, "models", "toyworld", "tokenizer"))

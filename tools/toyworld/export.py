@@ -130,7 +130,7 @@ def load_all():
     vae.load_state_dict(train.load_ckpt("vae")["vae"])
     vae.eval()
     cn = models.ControlNet()
-    ck = train.load_ckpt("controlnet")
+    ck = train.load_ckpt("cnrefit") or train.load_ckpt("controlnet")   # cnrefit: re-fit to the routed UNet
     if ck:
         cn.load_state_dict(ck["ema_cn"])
     cn.eval()

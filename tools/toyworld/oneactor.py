@@ -133,6 +133,39 @@ class OneActor:
             out = proj(torch.cat([h_tar[None], h_aux]))      # batch statistics (train mode), all 11 at once
         return out[0], out[1:].mean(0), curve, proj
 
+    # -- textual-inversion-style ablation (issue 8 (b)): one free offset for the target, no auxiliaries
+    def invert(self, z_tar, steps=200, lr=5e-3, seed=0):
+        """5 target rows per step (own flip, template, t, noise each), mean MSE with the offset at the base word,
+        AdamW (betas 0.9/0.999, weight decay 1e-2) on the offset itself. Sample with
+        generate(..., d, d, v=1, eta1=cfg, eta2=0, guided_frac=1), i.e. plain CFG on c (+)_b d."""
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
+        unet, te = self.M["unet"], self.M["te"]
+        for p in list(unet.parameters()) + list(te.parameters()):
+            p.requires_grad_(False)
+        d = torch.zeros(models.TE_CFG["hidden_size"], requires_grad=True)
+        opt = torch.optim.AdamW([d], lr=lr, betas=(0.9, 0.999), weight_decay=1e-2)
+        curve = []
+        for step in range(steps):
+            z0 = z_tar[None].expand(5, -1, -1, -1)
+            flip = rng.random(5) < 0.5
+            z0 = torch.where(torch.from_numpy(flip)[:, None, None, None], z0.flip(-1), z0)
+            prompts = [rng.choice(world.TEMPLATES).format(self.base_word) for _ in range(5)]
+            ids = torch.tensor([self.tok(p) for p in prompts])
+            pos = [self.tok.word_positions(p, self.base_word) for p in prompts]
+            with torch.no_grad():
+                c = te(ids)[0]
+            t = torch.from_numpy(rng.integers(0, 1000, 5))
+            eps = torch.randn(5, 4, 8, 8)
+            a = self.ac[t][:, None, None, None]
+            zt = a.sqrt() * z0 + (1 - a).sqrt() * eps
+            loss = ((unet(zt, t.float(), sampler.add_at(c, pos, d[None].expand(5, -1))) - eps) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            curve.append(loss.item())
+        return d.detach(), curve
+
     # -- guidance
     def generate(self, prompts, xT, d_tar, d_aver, v=0.8, eta1=8.5, eta2=1.0, steps=30, guided_frac=2 / 3,
                  name="euler"):
@@ -157,9 +190,10 @@ def main():
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--scenes", type=int, default=8)
     ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--inversion-lr", type=float, default=5e-3)
     ap.add_argument("--out", default="oneactor_figures.json")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("TOYWORLD_THREADS", "2")))
     import benchmark
     M = __import__("export").load_all()
     sf = json.load(open(os.path.join(train.WORK, "vae_scaling.json")))["scaling_factor"]
@@ -169,9 +203,10 @@ def main():
     seeds = bench["subject"]["seeds"][: args.seeds]
     scenes = bench["subject"]["scene_prompts"][: args.scenes]
     names = [a for a, _ in world.ATTRIBUTES]
-    res = {k: {"consistency": [], "agreement": [], "scene": []} for k in ("base", "oneactor", "oneactor_eta2_0")}
+    res = {k: {"consistency": [], "agreement": [], "scene": []} for k in ("base", "oneactor", "oneactor_eta2_0",
+                                                                              "textual_inversion")}
     aux_lat, aux_h, _ = oa.auxiliaries(list(range(300, 310)))
-    tune_times, curves = [], []
+    tune_times, curves, inv_times = [], [], []
     for ti, tgt in enumerate(bench["subject"]["targets"][: args.targets]):
         ident = world.identity_from_index(tgt["identity_index"])
         img, _ = world.render(ident, 0, world.sample_pose(np.random.default_rng(ti)), np.random.default_rng(ti))
@@ -180,6 +215,9 @@ def main():
         d_tar, d_aver, curve, _ = oa.tune(z_t, h_t, aux_lat, aux_h, steps=args.steps, lr=args.lr, seed=ti)
         tune_times.append(time.time() - t0)
         curves.append(curve)
+        t0 = time.time()
+        d_inv, _ = oa.invert(z_t, steps=args.steps, lr=args.inversion_lr, seed=ti)
+        inv_times.append(time.time() - t0)
         prompts, xT, sc = [], [], []
         for s in scenes:
             for sd in seeds:
@@ -190,6 +228,8 @@ def main():
         for key in res:
             if key == "base":
                 _, im = sampler.generate(M, tok, prompts, xT, "euler", 30, 7.5, sf=sf)
+            elif key == "textual_inversion":
+                im = oa.generate(prompts, xT, d_inv, d_inv, v=1.0, eta1=7.5, eta2=0.0, guided_frac=1.0)
             else:
                 im = oa.generate(prompts, xT, d_tar, d_aver, eta2=(1.0 if key == "oneactor" else 0.0))
             a, s_, _ = benchmark.judge_images(M["judge"], (im.clamp(-1, 1) + 1) / 2)
@@ -202,6 +242,8 @@ def main():
               "tune %.1fs" % tune_times[-1], flush=True)
     out = {k: {m: float(np.mean(v)) for m, v in r.items()} for k, r in res.items()}
     out["tune_seconds_mean"] = float(np.mean(tune_times))
+    out["inversion_seconds_mean"] = float(np.mean(inv_times))
+    out["inversion_lr"] = args.inversion_lr
     out["tune_steps"] = args.steps
     out["lr"] = args.lr
     out["loss_curve_first_target"] = curves[0][::10]

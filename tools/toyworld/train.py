@@ -1,5 +1,6 @@
 """ToyWorld training stages (resumable). usage: python3 train.py STAGE [--steps N] [--threads T] [--minutes M]
-Stages: data, vae, encode, unet, judge, controlnet. Checkpoints in work/ckpt_<stage>.pt (saved every
+Stages: data, vae, encode, unet, judge, controlnet, route (identity-routing fine-tune of UNet + text encoder),
+cnrefit (ControlNet re-fit to the routed UNet). Checkpoints in work/ckpt_<stage>.pt (saved every
 few minutes and at the end); rerunning a stage resumes from its checkpoint. Stage wall times are
 accumulated in work/stage_times.json.
 """
@@ -19,7 +20,7 @@ import tokenizer
 import world
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORK = os.path.join(HERE, "work")
+WORK = os.environ.get("TOYWORLD_WORK", os.path.join(HERE, "work"))
 TOKDIR = os.path.join(HERE, "..", "..", "models", "toyworld", "tokenizer")
 N_TRAIN = 40000
 N_RECON = 12000   # VAE round trips kept for the judge's augmentation
@@ -243,6 +244,70 @@ def train_unet(args):
     L.save()
 
 
+def train_route(args):
+    """Identity-routing fine-tune of UNet + text encoder (after the unet stage). OneActor adds its offset only
+    to the base word's row; in the plain model identity is read from the attribute-word rows (eyes/accessory
+    even come after "creature", invisible to the causal encoder at that row), so an offset there has no
+    leverage. Here a fraction args.p_route of each batch is conditioned on the GENERIC caption ("a creature in
+    a meadow") whose "creature" row is replaced by the "creature" row of a caption naming the attributes before
+    the base word ("a red round big eyes hat creature in a meadow"): the text encoder learns to pack identity
+    into that row and the UNet to read it from there. The other rows use the normal captions (keeps attribute
+    honour for ordinary prompts). Starts from the unet stage's EMA weights."""
+    d = load_data()
+    lat = dict(np.load(os.path.join(WORK, "latents.npz")))
+    sf = json.load(open(os.path.join(WORK, "vae_scaling.json")))["scaling_factor"]
+    te, unet = load_unet_ema("unet")
+    te.train(), unet.train()
+    ema_te, ema_unet = copy.deepcopy(te), copy.deepcopy(unet)
+    params = list(te.parameters()) + list(unet.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-2)
+    L = Loop("route", args.steps, {"te": te, "unet": unet}, opt, {"te": ema_te, "unet": ema_unet})
+    rng = np.random.default_rng(L.step + 19)
+    cap = Captioner(d, rng)
+    base_id = cap.ids("creature")[1]
+    ac = models.sd_alphas_cumprod()
+    bs = args.bs
+    deadline = time.time() + args.minutes * 60
+    run = 0.0
+    while L.step < L.total and time.time() < deadline:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(L.step, L.total, args.lr, warm=50)
+        idx = rng.integers(0, N_TRAIN, bs)
+        z0 = latents_batch(lat, idx, sf)
+        ids = cap.batch(idx)
+        eos = cap.ids("")[1]
+        routed = (rng.random(bs) < args.p_route) & (ids[:, 1:].ne(eos).any(1).numpy())  # not dropped captions
+        pre = ids.clone()
+        for i in np.nonzero(routed)[0]:
+            g, p = world.routed_captions(tuple(d["identity"][idx[i]]), int(d["scene"][idx[i]]), rng)
+            ids[i], pre[i] = torch.tensor(cap.ids(g)), torch.tensor(cap.ids(p))
+        t = torch.randint(0, 1000, (bs,))
+        eps = torch.randn_like(z0)
+        a = ac[t][:, None, None, None]
+        zt = a.sqrt() * z0 + (1 - a).sqrt() * eps
+        ctx_all, _ = te(torch.cat([ids, pre]))
+        ctx, ctx_pre = ctx_all[:bs], ctx_all[bs:]
+        r = torch.from_numpy(np.nonzero(routed)[0])
+        if len(r):
+            pg = (ids[r] == base_id).float().argmax(1)
+            pp = (pre[r] == base_id).float().argmax(1)
+            ctx = ctx.clone()
+            ctx[r, pg] = ctx_pre[r, pp]
+        pred = unet(zt, t.float(), ctx)
+        loss = F.mse_loss(pred, eps)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        ema_update(ema_te, te, min(args.ema, (1 + L.step) / (10 + L.step)))
+        ema_update(ema_unet, unet, min(args.ema, (1 + L.step) / (10 + L.step)))
+        run = 0.98 * run + 0.02 * loss.item() if run else loss.item()
+        L.tick()
+        if L.step % 50 == 0:
+            log("route step", L.step, "loss %.4f" % run)
+    L.save()
+
+
 def train_judge(args):
     d = load_data()
     lat = dict(np.load(os.path.join(WORK, "latents.npz")))
@@ -292,26 +357,35 @@ def augment(x, rng):
     return x.clamp(0, 1)
 
 
-def load_unet_ema():
-    ck = load_ckpt("unet")
+def load_unet_ema(stage=None):
+    """EMA text encoder + UNet of `stage`; default: the identity-routed fine-tune (route) when it exists,
+    else the unet stage."""
+    if stage is None:
+        stage = "route" if load_ckpt("route") else "unet"
+    ck = load_ckpt(stage)
     te, unet = models.TextEncoder(), models.UNet()
     te.load_state_dict(ck["ema_te"])
     unet.load_state_dict(ck["ema_unet"])
     return te.eval(), unet.eval()
 
 
-def train_controlnet(args):
+def train_controlnet(args, stage="controlnet"):
+    """stage controlnet: trained on the unet stage's UNet from a copy of its encoder. stage cnrefit: short
+    re-fit of that ControlNet (its EMA weights) to the identity-routed UNet (route stage)."""
     d = load_data()
     lat = dict(np.load(os.path.join(WORK, "latents.npz")))
     sf = json.load(open(os.path.join(WORK, "vae_scaling.json")))["scaling_factor"]
-    te, unet = load_unet_ema()
+    te, unet = load_unet_ema("unet" if stage == "controlnet" else "route")
     for p in list(te.parameters()) + list(unet.parameters()):
         p.requires_grad_(False)
     cn = models.ControlNet()
-    cn.enc.load_state_dict(unet.enc.state_dict())
+    if stage == "controlnet":
+        cn.enc.load_state_dict(unet.enc.state_dict())
+    else:
+        cn.load_state_dict(load_ckpt("controlnet")["ema_cn"])
     ema_cn = copy.deepcopy(cn)
     opt = torch.optim.AdamW(cn.parameters(), lr=args.lr, weight_decay=0.0)
-    L = Loop("controlnet", args.steps, {"cn": cn}, opt, {"cn": ema_cn})
+    L = Loop(stage, args.steps, {"cn": cn}, opt, {"cn": ema_cn})
     rng = np.random.default_rng(L.step + 17)
     cap = Captioner(d, rng, p_drop=0.1)
     ac = models.sd_alphas_cumprod()
@@ -340,7 +414,7 @@ def train_controlnet(args):
         run = 0.98 * run + 0.02 * loss.item() if run else loss.item()
         L.tick()
         if L.step % 50 == 0:
-            log("controlnet step", L.step, "loss %.4f" % run)
+            log(stage, "step", L.step, "loss %.4f" % run)
     L.save()
 
 
@@ -352,6 +426,8 @@ if __name__ == "__main__":
     ap.add_argument("--minutes", type=float, default=1e9)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--bs", type=int, default=64)
+    ap.add_argument("--p-route", type=float, default=0.5, help="route: fraction of routed captions")
+    ap.add_argument("--ema", type=float, default=0.995, help="route: EMA decay")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
@@ -359,7 +435,8 @@ if __name__ == "__main__":
     os.makedirs(WORK, exist_ok=True)
     t0 = time.time()
     fn = dict(data=data, vae=train_vae, encode=encode, unet=train_unet, judge=train_judge,
-              controlnet=train_controlnet)[args.stage]
+              controlnet=train_controlnet, route=train_route,
+              cnrefit=lambda a: train_controlnet(a, "cnrefit"))[args.stage]
     fn(args)
     if args.stage in ("data", "encode"):
         record_time(args.stage, time.time() - t0)

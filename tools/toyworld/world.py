@@ -98,6 +98,33 @@ def caption(ident, scene, rng, p_attr=0.6, p_template=0.3, use=None, template=No
     return s.replace("a orange", "an orange").replace("a underwater", "an underwater")
 
 
+def prefix_phrase(ident, rng, p_attr=0.8):
+    """Noun phrase with every named attribute BEFORE the base word, so that the causal text encoder's
+    "creature" row sees them all: '[colour] [shape] [E eyes] [ACC|simple] creature' (accessory "none" is
+    named "simple"). Used by the identity-routing fine-tune (train.py route)."""
+    w = identity_words(ident)
+    parts = []
+    if rng.random() < p_attr:
+        parts.append(w["color"])
+    if rng.random() < p_attr:
+        parts.append(w["shape"])
+    if rng.random() < p_attr:
+        parts.append("%s eyes" % w["eyes"])
+    if rng.random() < p_attr:
+        parts.append("simple" if w["accessory"] == "none" else w["accessory"])
+    parts.append("creature")
+    return " ".join(parts)
+
+
+def routed_captions(ident, scene, rng, p_attr=0.8, p_template=0.3):
+    """(generic caption, prefix caption) with the same template and scene: 'a creature in a meadow',
+    'a red round big eyes hat creature in a meadow'."""
+    template = rng.choice(TEMPLATES[1:]) if rng.random() < p_template else "a {}"
+    tail = (" " + SCENE_PHRASES[SCENES[scene]]) if scene is not None else ""
+    fix = lambda s: s.replace("a orange", "an orange").replace("a underwater", "an underwater")
+    return fix(template.format("creature") + tail), fix(template.format(prefix_phrase(ident, rng, p_attr)) + tail)
+
+
 # ---------------------------------------------------------------- pose
 
 def sample_pose(rng):
