@@ -135,8 +135,9 @@ func Compare(f *Figures, ref *Reference, bars Bars, tol, subjectTol float64) []C
 		beats := s.OneActor.Consistency > s.Base.Consistency && s.OneActor.Consistency > s.Inversion.Consistency &&
 			s.OneActor.Scene >= min(s.Base.Scene, s.Inversion.Scene)
 		bar("OneActor beats base and inversion (consistency, equal scene)", 100*s.OneActor.Consistency, "> both", beats)
-		bar("sampling cost η2 = 0 vs plain", s.CostEta2Zero, "≤ 1.05", s.CostEta2Zero <= 1.05)
-		bar("sampling cost η2 > 0 vs plain", s.CostEta2, "≤ 1.5", s.CostEta2 <= 1.5)
+		// Sampling cost is not checked here: the base prompt is drawn once up
+		// front and the variants later, so background load biases the ratio;
+		// bench generate --guidance times the modes taking turns.
 	}
 	return out
 }

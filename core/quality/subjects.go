@@ -41,7 +41,9 @@ type SubjectFigures struct {
 	InversionSecondsMean float64        `json:"inversion_seconds_mean"`
 	TuneSteps            int            `json:"tune_steps"`
 	// CostEta2Zero and CostEta2 are OneActor's sampling time over plain
-	// sampling's (same prompts, seeds and steps).
+	// sampling's (same prompts, seeds and steps) — indicative only: the
+	// base prompt is drawn once before the variants, so background load
+	// biases them; `bench generate --guidance` measures the cost properly.
 	CostEta2Zero float64        `json:"cost_eta2_0_vs_plain"`
 	CostEta2     float64        `json:"cost_eta2_vs_plain"`
 	N            map[string]int `json:"n"`

@@ -158,8 +158,6 @@ func TestCompare(t *testing.T) {
 		"identity consistency % (oneactor) ±5 pts of PyTorch":                 false,
 		"identity consistency % (OneActor) ≥ 80":                              false,
 		"OneActor beats base and inversion (consistency, equal scene) > both": true,
-		"sampling cost η2 = 0 vs plain ≤ 1.05":                                true,
-		"sampling cost η2 > 0 vs plain ≤ 1.5":                                 false,
 	}
 	for k, ok := range want {
 		if g, present := got[k]; !present || g != ok {
