@@ -62,7 +62,7 @@ func goldenMain(t *testing.T) *MainView {
 	t.Helper()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(lightTheme{theme.DefaultTheme()})
-	v := newMainView(a, goldenBackend{service.New(service.Config{DataDir: t.TempDir()})})
+	v := openMain(a, goldenBackend{service.New(service.Config{DataDir: t.TempDir()})})
 	t.Cleanup(func() {
 		if !v.closed {
 			v.win.Close()

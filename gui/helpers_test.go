@@ -22,7 +22,7 @@ func testMain(t *testing.T) (*MainView, string) {
 	difftest.WriteFolder(t, model, filepath.Join(".."), difftest.Optimum)
 	a := test.NewTempApp(t)
 	svc := service.New(service.Config{DataDir: t.TempDir()})
-	v := newMainView(a, svc)
+	v := openMain(a, svc)
 	t.Cleanup(func() {
 		if !v.closed {
 			v.win.Close()
@@ -99,4 +99,13 @@ func ui(f func()) {
 	uiMu.Lock()
 	defer uiMu.Unlock()
 	f()
+}
+
+// openMain builds the main window as the app does, on "the UI goroutine":
+// under uiMu, so that the updates of the workers it starts (which the
+// test driver runs inline, under uiMu) wait until it is built.
+func openMain(a fyne.App, b Backend) *MainView {
+	var v *MainView
+	ui(func() { v = newMainView(a, b) })
+	return v
 }

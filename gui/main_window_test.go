@@ -15,7 +15,7 @@ import (
 
 func TestFirstRunShowsWelcome(t *testing.T) {
 	a := test.NewTempApp(t)
-	v := newMainView(a, service.New(service.Config{DataDir: t.TempDir()}))
+	v := openMain(a, service.New(service.Config{DataDir: t.TempDir()}))
 	defer v.win.Close()
 	waitFor(t, func() bool { return v.gallery.body.Objects[0] == v.gallery.welcome })
 	waitFor(t, func() bool { return len(v.panel.modelSel.Options) == 1 })
@@ -27,11 +27,11 @@ func TestFirstRunShowsWelcome(t *testing.T) {
 func TestWindowRemembersSize(t *testing.T) {
 	a := test.NewTempApp(t)
 	dir := t.TempDir()
-	v := newMainView(a, service.New(service.Config{DataDir: dir}))
+	v := openMain(a, service.New(service.Config{DataDir: dir}))
 	ui(func() { v.win.Resize(fyne.NewSize(1000, 700)) })
 	ui(func() { v.leftSplit.SetOffset(0.3) })
 	v.win.Close()
-	w := newMainView(a, service.New(service.Config{DataDir: dir}))
+	w := openMain(a, service.New(service.Config{DataDir: dir}))
 	defer w.win.Close()
 	if s := w.win.Canvas().Size(); s.Width != 1000 || s.Height != 700 {
 		t.Errorf("size %v", s)
@@ -49,7 +49,7 @@ func TestSecondWindowExplainsTheLock(t *testing.T) {
 	}
 	defer st.Close()
 	a := test.NewTempApp(t)
-	v := newMainView(a, service.New(service.Config{DataDir: dir}))
+	v := openMain(a, service.New(service.Config{DataDir: dir}))
 	defer v.win.Close()
 	if v.studio != nil {
 		t.Fatal("a second window opened the library")
@@ -57,7 +57,7 @@ func TestSecondWindowExplainsTheLock(t *testing.T) {
 	if text := allText(v.win.Content()); !strings.Contains(text, "open in another window") || !strings.Contains(text, "Diagnostics") {
 		t.Errorf("screen: %q", text)
 	}
-	if findButton(v.win.Content(), "start a new library") != nil {
+	if locked(func() bool { return findButton(v.win.Content(), "start a new library") != nil }) {
 		t.Error("a locked library offers to start a new one")
 	}
 }
@@ -66,13 +66,13 @@ func TestDamagedLibraryStartsNew(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "library.db"), make([]byte, 8192), 0o600)
 	a := test.NewTempApp(t)
-	v := newMainView(a, service.New(service.Config{DataDir: dir}))
+	v := openMain(a, service.New(service.Config{DataDir: dir}))
 	defer v.win.Close()
 	if !strings.Contains(allText(v.win.Content()), "damaged") {
 		t.Fatalf("screen: %q", allText(v.win.Content()))
 	}
 	ui(func() { test.Tap(findButton(v.win.Content(), "start a new library")) })
-	if v.studio == nil || !strings.Contains(v.status.Text, "broken") {
+	if !locked(func() bool { return v.studio != nil && strings.Contains(v.status.Text, "broken") }) {
 		t.Fatalf("after starting anew: studio %v, status %q", v.studio != nil, v.status.Text)
 	}
 	matches, _ := filepath.Glob(filepath.Join(dir, "library.db.broken*"))
@@ -81,15 +81,19 @@ func TestDamagedLibraryStartsNew(t *testing.T) {
 	}
 }
 
+// allText reads the labels and card titles under o, while no worker
+// update runs (the diagnostics card fills itself from a worker).
 func allText(o fyne.CanvasObject) string {
 	var b strings.Builder
-	for _, c := range test.LaidOutObjects(o) {
-		switch l := c.(type) {
-		case *widget.Label:
-			b.WriteString(l.Text + "\n")
-		case *widget.Card:
-			b.WriteString(l.Title + "\n")
+	ui(func() {
+		for _, c := range test.LaidOutObjects(o) {
+			switch l := c.(type) {
+			case *widget.Label:
+				b.WriteString(l.Text + "\n")
+			case *widget.Card:
+				b.WriteString(l.Title + "\n")
+			}
 		}
-	}
+	})
 	return b.String()
 }

@@ -30,7 +30,7 @@ func toyWorldMain(t *testing.T) *MainView {
 	t.Helper()
 	a := test.NewTempApp(t)
 	svc := service.New(service.Config{DataDir: t.TempDir()})
-	v := newMainView(a, svc)
+	v := openMain(a, svc)
 	t.Cleanup(func() {
 		if !v.closed {
 			v.win.Close()

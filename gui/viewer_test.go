@@ -103,10 +103,14 @@ func TestViewerActionsWrapWhenNarrow(t *testing.T) {
 	v, _ := testMain(t)
 	generated(t, v, "a narrow one", 1)
 	ui(func() { v.gallery.grid.Select(0) })
-	w := test.NewTempWindow(t, v.viewer.Object())
-	w.SetPadded(false)
-	w.Resize(fyne.NewSize(480, 600))
-	ui(func() { relayout(w.Content()) })
+	waitFor(t, func() bool { return v.viewer.img.Image != nil }) // the picture is loaded off the UI goroutine
+	var w fyne.Window
+	ui(func() {
+		w = test.NewTempWindow(t, v.viewer.Object())
+		w.SetPadded(false)
+		w.Resize(fyne.NewSize(480, 600))
+		relayout(w.Content())
+	})
 	d := fyne.CurrentApp().Driver()
 	rows := map[float32]bool{}
 	for _, b := range []*widget.Button{v.viewer.favBtn, v.viewer.copyBtn, v.viewer.reuseBtn, v.viewer.export, v.viewer.folder, v.viewer.delete} {
