@@ -256,7 +256,10 @@ func TestDeleteFromTheGalleryMenu(t *testing.T) {
 		t.Fatal("the menu has no Delete")
 	}
 	ui(func() { test.TapCanvas(v.win.Canvas(), at) })
-	waitFor(t, func() bool { p, ok := v.undo.Pending(); return ok && p.ID == items[1].ID && len(v.gallery.Items()) == 1 })
+	waitFor(t, func() bool {
+		p, ok := v.undo.Pending()
+		return ok && p.ID == items[1].ID && len(v.gallery.Items()) == 1
+	})
 	if topOverlay(v.win) != nil {
 		t.Error("the menu stayed open")
 	}
