@@ -2,9 +2,13 @@ package gui
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"math"
+	"os"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +18,8 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/oneactor/oneactor-desktop/core/control"
+	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/quality"
 	"github.com/oneactor/oneactor-desktop/core/service"
 )
 
@@ -306,4 +312,84 @@ func TestToyWorldFollowsThePoseFromTheEditor(t *testing.T) {
 	if !samePixels(image0(t, v, again), image0(t, v, posed)) {
 		t.Error("the same pose and seed did not make the same picture")
 	}
+}
+
+// TestToyWorldControlNetFollowsAnEditedPose loads a ToyWorld skeleton (an
+// OpenPose JSON as another tool writes it, 512² canvas) into the editor,
+// moves a wrist, and generates four pictures with and without it: ToyWorld's
+// judge finds the edited pose (median keypoint error within the ToyWorld
+// bar, 10 % of the width, and below the unconditioned pictures').
+func TestToyWorldControlNetFollowsAnEditedPose(t *testing.T) {
+	v := toyWorldMain(t)
+	c := v.cond
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "toyworld", "skeletons", "pose00_512.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ui(func() {
+		v.tabs.SelectIndex(1)
+		if err = c.LoadPoseJSON(data); err == nil {
+			c.editor.Resize(fyne.NewSize(320, 320))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := c.editor.JointPosition(0, control.RWrist)
+	ui(func() {
+		c.editor.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: from.AddXY(0, -20)}, Dragged: fyne.NewDelta(0, -20)})
+		c.editor.DragEnd()
+		c.scale.SetValue(1)
+		v.panel.seedLock.SetChecked(true)
+		v.panel.seed.SetText("500")
+	})
+	pose := c.editor.Pose().Clone()
+	const prompt = "a green creature in the snow"
+	posed := runBatch(t, v, prompt, 30, 4)
+	ui(func() { c.mode.SetSelected(condOff) })
+	plain := runBatch(t, v, prompt, 30, 4)
+	var imgsPosed, imgsPlain []image.Image
+	for i := range posed {
+		imgsPosed, imgsPlain = append(imgsPosed, image0(t, v, posed[i])), append(imgsPlain, image0(t, v, plain[i]))
+	}
+	with, without := judgedPoseError(t, pose, imgsPosed), judgedPoseError(t, pose, imgsPlain)
+	t.Logf("judged pose error over 4 pictures: %.1f %% of the width with the edited pose, %.1f %% without", with, without)
+	if with > 10 || with >= without {
+		t.Errorf("judged pose error %.1f %% with the pose (bar 10 %%), %.1f %% without", with, without)
+	}
+}
+
+// judgedPoseError is the median distance, in % of the width, between the
+// first person's present keypoints and where ToyWorld's judge sees them.
+func judgedPoseError(t *testing.T, p *control.Pose, imgs []image.Image) float64 {
+	t.Helper()
+	rt, err := ort.Init()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fam, err := quality.ReadFamily(filepath.Join("..", "models", "toyworld", "toyworld.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := quality.OpenJudge(rt, fam)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	vs, err := j.Judge(context.Background(), imgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs []float64
+	for i, img := range imgs {
+		w := float64(img.Bounds().Dx())
+		sx := w / float64(p.Width) // pose canvas → picture pixels
+		for k, pt := range p.People[0].Keypoints {
+			if pt.Present {
+				errs = append(errs, math.Hypot(vs[i].Keypoints[k][0]-pt.X*sx, vs[i].Keypoints[k][1]-pt.Y*sx)/w*100)
+			}
+		}
+	}
+	sort.Float64s(errs)
+	return errs[len(errs)/2]
 }
