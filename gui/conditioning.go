@@ -18,6 +18,7 @@ import (
 	"github.com/oneactor/oneactor-desktop/core/control"
 	"github.com/oneactor/oneactor-desktop/core/imageio"
 	"github.com/oneactor/oneactor-desktop/core/service"
+	"github.com/oneactor/oneactor-desktop/gui/widgets"
 )
 
 // Conditioning modes.
@@ -43,7 +44,7 @@ type ConditioningPanel struct {
 	start   *widget.Slider
 	end     *widget.Slider
 	values  *widget.Label
-	editor  *PoseEditor
+	editor  *widgets.PoseEditor
 	preset  *widget.Select
 	restore *widget.Select
 	joint   *widget.Label
@@ -68,7 +69,7 @@ func NewConditioningPanel(m *MainView) *ConditioningPanel {
 	c := &ConditioningPanel{main: m, width: 512, height: 512}
 	pose, _ := control.NewPose(512, 512)
 	pose.AddPerson(control.Standing)
-	c.editor = NewPoseEditor(pose, c.poseChanged)
+	c.editor = widgets.NewPoseEditor(pose, c.poseChanged)
 
 	c.mode = widget.NewRadioGroup([]string{condOff, condPose, condEdges}, func(string) { c.showMode() })
 	c.mode.Horizontal, c.mode.Required = true, true

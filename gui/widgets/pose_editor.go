@@ -1,4 +1,4 @@
-package gui
+package widgets
 
 import (
 	"image"
@@ -114,6 +114,12 @@ func (e *PoseEditor) frame() (origin fyne.Position, scale float32) {
 	pw, ph := float32(e.pose.Width), float32(e.pose.Height)
 	scale = min(s.Width/pw, s.Height/ph)
 	return fyne.NewPos((s.Width-pw*scale)/2, (s.Height-ph*scale)/2), scale
+}
+
+// Scale is how many widget units one pose pixel spans at the current size.
+func (e *PoseEditor) Scale() float32 {
+	_, s := e.frame()
+	return s
 }
 
 // toPose converts a widget position to pose canvas pixels.
