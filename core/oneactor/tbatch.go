@@ -112,17 +112,6 @@ func checkBatchTimestep(ctx context.Context, rt *ort.Runtime, m *diffusion.Model
 		tensors = append(tensors, t)
 		return t
 	}
-	setT := func(t *ort.Tensor, v []int64) {
-		if t.DType() == onnx.Int64 || t.DType() == onnx.Int32 {
-			t.SetInt64(v)
-			return
-		}
-		f := make([]float32, len(v))
-		for i, x := range v {
-			f[i] = float32(x)
-		}
-		t.SetFloat32(f)
-	}
 	// Both rows in one call of the edited model.
 	s2, t2, c2, o2 := mk(onnx.Float, 2, C, hw[0], hw[1]), mk(u.TimestepType, 2), mk(onnx.Float, 2, L, D), mk(onnx.Float, 2, C, hw[0], hw[1])
 	if err != nil {
@@ -130,7 +119,7 @@ func checkBatchTimestep(ctx context.Context, rt *ort.Runtime, m *diffusion.Model
 	}
 	s2.SetFloat32(sample)
 	c2.SetFloat32(ehs)
-	setT(t2, ts)
+	setTimesteps(t2, ts)
 	if err := b.Run(ctx, ort.Feeds{u.Sample: s2, u.Timestep: t2, u.Context: c2}, ort.Feeds{u.Out: o2}); err != nil {
 		return fmt.Errorf("the per-row-timestep UNet does not run: %w", err)
 	}
@@ -143,7 +132,7 @@ func checkBatchTimestep(ctx context.Context, rt *ort.Runtime, m *diffusion.Model
 	for r := 0; r < 2; r++ {
 		s1.SetFloat32(sample[r*per : (r+1)*per])
 		c1.SetFloat32(ehs[r*ctxPer : (r+1)*ctxPer])
-		setT(t1, ts[r:r+1])
+		setTimesteps(t1, ts[r:r+1])
 		if err := a.Run(ctx, ort.Feeds{u.Sample: s1, u.Timestep: t1, u.Context: c1}, ort.Feeds{u.Out: o1}); err != nil {
 			return err
 		}

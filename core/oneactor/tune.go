@@ -448,18 +448,6 @@ func (t *Tuner) rowsLossGrad(ctx context.Context, rows [5]rowInput, w [5]float64
 		}
 		return d
 	}
-	setT := func(tsT *ort.Tensor, ts []int64) {
-		switch tsT.DType() {
-		case onnx.Int64, onnx.Int32:
-			tsT.SetInt64(ts)
-		default:
-			f := make([]float32, len(ts))
-			for i, v := range ts {
-				f[i] = float32(v)
-			}
-			tsT.SetFloat32(f)
-		}
-	}
 	if t.batched {
 		ts := make([]int64, 5)
 		weights := make([]float32, 5)
@@ -470,7 +458,7 @@ func (t *Tuner) rowsLossGrad(ctx context.Context, rows [5]rowInput, w [5]float64
 		t.in[u.Context].SetFloat32(ctxs)
 		t.in[t.unetRes.Target].SetFloat32(target)
 		t.in[t.unetRes.Weights].SetFloat32(weights)
-		setT(t.in[u.Timestep], ts)
+		setTimesteps(t.in[u.Timestep], ts)
 		in := ort.Feeds{u.Sample: t.in[u.Sample], u.Timestep: t.in[u.Timestep], u.Context: t.in[u.Context],
 			t.unetRes.Target: t.in[t.unetRes.Target], t.unetRes.Weights: t.in[t.unetRes.Weights]}
 		out := ort.Feeds{}
@@ -489,7 +477,7 @@ func (t *Tuner) rowsLossGrad(ctx context.Context, rows [5]rowInput, w [5]float64
 		t.in[u.Sample].SetFloat32(zt[r*per : (r+1)*per])
 		t.in[u.Context].SetFloat32(ctxs[r*int(t.L)*D : (r+1)*int(t.L)*D])
 		t.in[t.unetRes.Target].SetFloat32(target[r*per : (r+1)*per])
-		setT(t.in[u.Timestep], []int64{int64(row.t)})
+		setTimesteps(t.in[u.Timestep], []int64{int64(row.t)})
 		in := ort.Feeds{u.Sample: t.in[u.Sample], u.Timestep: t.in[u.Timestep], u.Context: t.in[u.Context], t.unetRes.Target: t.in[t.unetRes.Target]}
 		out := ort.Feeds{}
 		if err := t.unetGrad.Run(ctx, in, out); err != nil {
@@ -641,3 +629,19 @@ func (t *Tuner) Close() {
 
 // Projector is the trained network's description (its weights: Params).
 func (t *Tuner) Projector() *Projector { return t.proj }
+
+// setTimesteps writes integer timesteps into a timestep input of an
+// integer or float32 type (a float16 UNet's gradient model is widened to
+// float32, timestep included).
+func setTimesteps(t *ort.Tensor, ts []int64) {
+	switch t.DType() {
+	case onnx.Int64, onnx.Int32:
+		t.SetInt64(ts)
+	default:
+		f := make([]float32, len(ts))
+		for i, v := range ts {
+			f[i] = float32(v)
+		}
+		t.SetFloat32(f)
+	}
+}
