@@ -338,21 +338,7 @@ func (f *NewSubjectView) Cast() {
 	f.castRow.Show()
 	f.castText.SetText("Starting…")
 	f.updateButtons()
-	go func() {
-		id, err := f.main.studio.CastSubject(req)
-		onUI(func() {
-			if err != nil {
-				f.castJob = ""
-				f.castBar.Hide()
-				f.castText.SetText("")
-				f.updateButtons()
-				f.main.ShowError("The candidates could not be cast", err)
-				return
-			}
-			f.castJob = id
-			f.replay(id)
-		})
-	}()
+	f.queue(&f.castJob, f.castBar, f.castText, "The candidates could not be cast", func() (string, error) { return f.main.studio.CastSubject(req) })
 }
 
 // CastMore queues 4 more candidates (more auxiliaries, or more to pick
@@ -367,20 +353,7 @@ func (f *NewSubjectView) CastMore() {
 	f.castBar.Show()
 	f.castText.SetText("Starting…")
 	f.updateButtons()
-	go func() {
-		id, err := f.main.studio.CastMore(castID, 4)
-		onUI(func() {
-			if err != nil {
-				f.castJob = ""
-				f.castBar.Hide()
-				f.updateButtons()
-				f.main.ShowError("More candidates could not be cast", err)
-				return
-			}
-			f.castJob = id
-			f.replay(id)
-		})
-	}()
+	f.queue(&f.castJob, f.castBar, f.castText, "More candidates could not be cast", func() (string, error) { return f.main.studio.CastMore(castID, 4) })
 }
 
 // Tune queues the tuning of the picked candidate.
@@ -403,18 +376,24 @@ func (f *NewSubjectView) Tune() {
 	f.plot.Object().Show()
 	f.updateButtons()
 	f.scrollTo(f.step3)
+	f.queue(&f.tuneJob, f.tuneBar, f.tuneText, "The subject could not be tuned", func() (string, error) { return f.main.studio.TuneSubject(req) })
+}
+
+// queue submits a job off the UI goroutine and, back on it, follows the
+// job — or undoes the "Starting…" state and says why it was not queued.
+func (f *NewSubjectView) queue(job *string, bar *widget.ProgressBar, text *widget.Label, failure string, submit func() (string, error)) {
 	go func() {
-		id, err := f.main.studio.TuneSubject(req)
+		id, err := submit()
 		onUI(func() {
 			if err != nil {
-				f.tuneJob = ""
-				f.tuneBar.Hide()
-				f.tuneText.SetText("")
+				*job = ""
+				bar.Hide()
+				text.SetText("")
 				f.updateButtons()
-				f.main.ShowError("The subject could not be tuned", err)
+				f.main.ShowError(failure, err)
 				return
 			}
-			f.tuneJob = id
+			*job = id
 			f.replay(id)
 		})
 	}()
