@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/draw"
 	"path/filepath"
 	"strings"
 
 	"github.com/oneactor/oneactor-desktop/core/diffusion"
+	"github.com/oneactor/oneactor-desktop/core/imageio"
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
 	"github.com/oneactor/oneactor-desktop/core/schedule"
@@ -156,4 +158,32 @@ func (c *Caster) FromPhoto(ctx context.Context, px []float32, basePrompt string)
 		return Sample{}, err
 	}
 	return Sample{Z0: z0, H: h}, nil
+}
+
+// FromPicture makes a target from a picture of any size: scaled and
+// centre-cropped to the casting size (imageio.Fill), then read as FromPhoto
+// does. It also returns the fitted picture, which is what the target is.
+func (c *Caster) FromPicture(ctx context.Context, img image.Image, basePrompt string) (Sample, *image.RGBA, error) {
+	f := int(c.eng.Model.Factor)
+	w, h := int(c.LatentW)*f, int(c.LatentH)*f
+	fit, err := imageio.Fill(img, w, h)
+	if err != nil {
+		return Sample{}, nil, err
+	}
+	px := make([]float32, 3*w*h)
+	for y := 0; y < h; y++ {
+		row := fit.Pix[fit.PixOffset(0, y):]
+		for x := 0; x < w; x++ {
+			for ch := 0; ch < 3; ch++ {
+				px[ch*w*h+y*w+x] = float32(row[4*x+ch])/255*2 - 1
+			}
+		}
+	}
+	sample, err := c.FromPhoto(ctx, px, basePrompt)
+	if err != nil {
+		return Sample{}, nil, err
+	}
+	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(rgba, rgba.Rect, fit, fit.Rect.Min, draw.Src)
+	return sample, rgba, nil
 }

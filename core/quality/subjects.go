@@ -147,11 +147,7 @@ func (r *Runner) Subjects(ctx context.Context, o SubjectOptions) (*SubjectFigure
 		if err != nil {
 			return nil, fmt.Errorf("target %d: %w", ti, err)
 		}
-		px := control.ImageTensor(img)
-		for i := range px {
-			px[i] = px[i]*2 - 1
-		}
-		target, err := caster.FromPhoto(ctx, px, b.BasePrompt)
+		target, _, err := caster.FromPicture(ctx, img, b.BasePrompt)
 		if err != nil {
 			return nil, fmt.Errorf("target %d: %w", ti, err)
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/draw"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -470,28 +469,10 @@ func (st *Studio) castPhoto(ctx context.Context, r CastRequest, onEvent func(Sub
 	if err != nil {
 		return nil, nil, err
 	}
-	w, h := int(caster.LatentW), int(caster.LatentH)
-	e, err := st.svc.Engine(r.ModelRef)
+	sample, rgba, err := caster.FromPicture(ctx, src, r.BasePrompt)
 	if err != nil {
 		return nil, nil, err
 	}
-	w, h = w*int(e.Model.Factor), h*int(e.Model.Factor)
-	fit, err := imageio.Fill(src, w, h)
-	if err != nil {
-		return nil, nil, err
-	}
-	px := make([]float32, 3*w*h)
-	for i := 0; i < w*h; i++ {
-		for c := 0; c < 3; c++ {
-			px[c*w*h+i] = float32(fit.Pix[i*4+c])/255*2 - 1
-		}
-	}
-	sample, err := caster.FromPhoto(ctx, px, r.BasePrompt)
-	if err != nil {
-		return nil, nil, err
-	}
-	rgba := image.NewRGBA(fit.Rect)
-	draw.Draw(rgba, rgba.Rect, fit, fit.Rect.Min, draw.Src)
 	return append([]oneactor.Candidate{{Image: rgba, Sample: sample}}, aux...), caster, nil
 }
 
