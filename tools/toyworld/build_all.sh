@@ -14,16 +14,27 @@ $PY goldens.py schedulers "$ROOT"                    # scheduler goldens (model 
 $PY benchmark.py write "$ROOT"                       # benchmark data file
 $PY write_targets.py "$ROOT"                          # OneActor benchmark target pictures (PNG)
 [ -f work/data_train.npz ] || $PY train.py data
-$PY train.py vae --steps 4000 --minutes 20 --threads 2
+$PY train.py vae --steps 5200 --minutes 24 --threads 2
 $PY train.py encode
 # UNet + text encoder (2 threads) and judge (1 thread) in parallel
 $PY train.py judge --steps 1000 --minutes 22 --threads 1 > work/judge.log 2>&1 &
 JPID=$!
 $PY train.py unet --steps 3200 --minutes 55 --threads 2 --lr 5e-4 --bs 64
+$PY train.py unet --steps 4200 --minutes 15 --threads 2 --lr 3e-4 --bs 64   # cosine tail, resumes at 3200
 wait $JPID
 $PY train.py controlnet --steps 1000 --minutes 11 --threads 2 --lr 5e-4 --bs 32
+$PY train.py controlnet --steps 1300 --minutes 5 --threads 2 --lr 2e-4 --bs 32
+# min-SNR-γ continuation of UNet + text encoder (with a decoder-only VAE fine-tune alongside), then the
+# ControlNet re-fitted to it
+$PY train.py vaedec --steps 4000 --minutes 35 --threads 1 --lr 3e-4 > work/vaedec.log 2>&1 &
+DPID=$!
+$PY train.py unetft --steps 5500 --minutes 57 --threads 2 --lr 6e-4 --bs 64 --min-snr 5
+wait $DPID
+$PY train.py cnrefit --steps 800 --minutes 6 --threads 2 --lr 2e-4 --bs 32
 $PY export.py "$ROOT"
 $PY goldens.py models "$ROOT"
 $PY benchmark.py measure
 $PY oneactor.py --targets 10 --seeds 4
+cp work/figures.json "$ROOT/testdata/toyworld/reference/torch_figures.json"
+cp work/oneactor_figures.json "$ROOT/testdata/toyworld/reference/torch_oneactor_figures.json"
 cat work/stage_times.json work/figures.json

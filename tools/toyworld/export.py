@@ -126,11 +126,9 @@ JUDGE_OUT = ["color_logits", "shape_logits", "eyes_logits", "accessory_logits", 
 
 def load_all():
     te, unet = train.load_unet_ema()
-    vae = models.VAE()
-    vae.load_state_dict(train.load_ckpt("vae")["vae"])
-    vae.eval()
+    vae = train.load_vae()
     cn = models.ControlNet()
-    ck = train.load_ckpt("cnrefit") or train.load_ckpt("controlnet")   # cnrefit: re-fit to the routed UNet
+    ck = train.load_ckpt("cnrefit") or train.load_ckpt("controlnet")   # cnrefit: re-fit to the final UNet (unetft/route)
     if ck:
         cn.load_state_dict(ck["ema_cn"])
     cn.eval()

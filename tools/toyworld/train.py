@@ -149,6 +149,47 @@ def train_vae(args):
     L.save()
 
 
+def train_vaedec(args):
+    """Decoder-only fine-tune after the vae stage: the encoder (so the latents the UNet is trained on) stays
+    fixed, the decoder keeps learning the hard-edged pixel art (PSNR). Runs alongside the UNet stages."""
+    d = load_data()
+    x_all = d["images"]
+    vae = models.VAE()
+    vae.load_state_dict(load_ckpt("vae")["vae"])
+    for p in list(vae.enc.parameters()) + list(vae.enc_out.parameters()):
+        p.requires_grad_(False)
+    dec_params = [p for p in vae.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(dec_params, lr=args.lr)
+    L = Loop("vaedec", args.steps, {"vae": vae}, opt)
+    rng = np.random.default_rng(L.step + 29)
+    bs = 32
+    deadline = time.time() + args.minutes * 60
+    run = 0.0
+    while L.step < L.total and time.time() < deadline:
+        for g in opt.param_groups:
+            g["lr"] = lr_at(L.step, L.total, args.lr, warm=20)
+        x = to_t(x_all[rng.integers(0, N_TRAIN, bs)])
+        with torch.no_grad():
+            mean, logvar = vae.encode(x)
+            z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+        mse = F.mse_loss(vae.decode(z), x)
+        opt.zero_grad()
+        mse.backward()
+        opt.step()
+        run = 0.98 * run + 0.02 * mse.item() if run else mse.item()
+        L.tick()
+        if L.step % 100 == 0:
+            log("vaedec step", L.step, "mse %.5f psnr %.2f" % (run, 10 * np.log10(4.0 / run)))
+    L.save()
+
+
+def load_vae():
+    """The VAE to export: the decoder-only fine-tune (vaedec) when it exists, else the vae stage."""
+    vae = models.VAE()
+    vae.load_state_dict((load_ckpt("vaedec") or load_ckpt("vae"))["vae"])
+    return vae.eval()
+
+
 @torch.no_grad()
 def encode(args=None):
     d = load_data()
@@ -202,16 +243,24 @@ def latents_batch(lat, idx, sf):
     return (m + s * torch.randn_like(m)) * sf
 
 
-def train_unet(args):
+def train_unet(args, stage="unet"):
+    """stage unet: UNet + text encoder from scratch, plain ε-MSE. stage unetft: continues from the unet stage's
+    EMA weights on the current latents (re-encoded after the VAE's longer run) with min-SNR-γ loss weighting
+    (Hang et al. 2023: w(t) = min(SNR(t), γ) / SNR(t) for ε-prediction), which stops the many easy low-noise
+    steps from dominating the gradient; shape and eye style are decided at mid/high noise."""
     d = load_data()
     lat = dict(np.load(os.path.join(WORK, "latents.npz")))
     sf = json.load(open(os.path.join(WORK, "vae_scaling.json")))["scaling_factor"]
-    te, unet = models.TextEncoder(), models.UNet()
+    if stage == "unet":
+        te, unet = models.TextEncoder(), models.UNet()
+    else:
+        te, unet = load_unet_ema("unet")
+        te.train(), unet.train()
     ema_te, ema_unet = copy.deepcopy(te), copy.deepcopy(unet)
     params = list(te.parameters()) + list(unet.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-2)
-    L = Loop("unet", args.steps, {"te": te, "unet": unet}, opt, {"te": ema_te, "unet": ema_unet})
-    rng = np.random.default_rng(L.step + 11)
+    L = Loop(stage, args.steps, {"te": te, "unet": unet}, opt, {"te": ema_te, "unet": ema_unet})
+    rng = np.random.default_rng(L.step + (11 if stage == "unet" else 23))
     cap = Captioner(d, rng)
     ac = models.sd_alphas_cumprod()
     bs = args.bs
@@ -229,7 +278,12 @@ def train_unet(args):
         zt = a.sqrt() * z0 + (1 - a).sqrt() * eps
         ctx, _ = te(ids)
         pred = unet(zt, t.float(), ctx)
-        loss = F.mse_loss(pred, eps)
+        if args.min_snr > 0:
+            snr = a.flatten() / (1 - a.flatten())
+            w = torch.clamp(snr, max=args.min_snr) / snr
+            loss = (w * ((pred - eps) ** 2).mean(dim=(1, 2, 3))).mean()
+        else:
+            loss = F.mse_loss(pred, eps)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -240,7 +294,7 @@ def train_unet(args):
         run = 0.98 * run + 0.02 * loss.item() if run else loss.item()
         L.tick()
         if L.step % 50 == 0:
-            log("unet step", L.step, "loss %.4f" % run)
+            log(stage, "step", L.step, "loss %.4f" % run)
     L.save()
 
 
@@ -358,10 +412,10 @@ def augment(x, rng):
 
 
 def load_unet_ema(stage=None):
-    """EMA text encoder + UNet of `stage`; default: the identity-routed fine-tune (route) when it exists,
-    else the unet stage."""
+    """EMA text encoder + UNet of `stage`; default: the latest UNet stage that exists — the identity-routed
+    fine-tune (route), else the min-SNR continuation (unetft), else the unet stage."""
     if stage is None:
-        stage = "route" if load_ckpt("route") else "unet"
+        stage = next(s for s in ("route", "unetft", "unet") if os.path.exists(os.path.join(WORK, "ckpt_%s.pt" % s)))
     ck = load_ckpt(stage)
     te, unet = models.TextEncoder(), models.UNet()
     te.load_state_dict(ck["ema_te"])
@@ -371,11 +425,11 @@ def load_unet_ema(stage=None):
 
 def train_controlnet(args, stage="controlnet"):
     """stage controlnet: trained on the unet stage's UNet from a copy of its encoder. stage cnrefit: short
-    re-fit of that ControlNet (its EMA weights) to the identity-routed UNet (route stage)."""
+    re-fit of that ControlNet (its EMA weights) to the final UNet (unetft or route stage, see load_unet_ema)."""
     d = load_data()
     lat = dict(np.load(os.path.join(WORK, "latents.npz")))
     sf = json.load(open(os.path.join(WORK, "vae_scaling.json")))["scaling_factor"]
-    te, unet = load_unet_ema("unet" if stage == "controlnet" else "route")
+    te, unet = load_unet_ema("unet" if stage == "controlnet" else None)
     for p in list(te.parameters()) + list(unet.parameters()):
         p.requires_grad_(False)
     cn = models.ControlNet()
@@ -428,6 +482,7 @@ if __name__ == "__main__":
     ap.add_argument("--bs", type=int, default=64)
     ap.add_argument("--p-route", type=float, default=0.5, help="route: fraction of routed captions")
     ap.add_argument("--ema", type=float, default=0.995, help="route: EMA decay")
+    ap.add_argument("--min-snr", type=float, default=0.0, help="unet/unetft: min-SNR-γ loss weighting (0 = off)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
@@ -435,7 +490,7 @@ if __name__ == "__main__":
     os.makedirs(WORK, exist_ok=True)
     t0 = time.time()
     fn = dict(data=data, vae=train_vae, encode=encode, unet=train_unet, judge=train_judge,
-              controlnet=train_controlnet, route=train_route,
+              controlnet=train_controlnet, route=train_route, vaedec=train_vaedec, unetft=lambda a: train_unet(a, "unetft"),
               cnrefit=lambda a: train_controlnet(a, "cnrefit"))[args.stage]
     fn(args)
     if args.stage in ("data", "encode"):
