@@ -69,6 +69,10 @@ type SessionOptions struct {
 	// OptimizedModelPath, when set, makes ONNX Runtime write the model as it
 	// runs it (after optimisation, with inferred shapes in value_info).
 	OptimizedModelPath string
+	// ProfilePrefix, when set, turns on ONNX Runtime's profiler: a JSON
+	// trace (per-node timings) is written to "<prefix>_<date>.json" when
+	// the session is closed.
+	ProfilePrefix string
 	// Quiet keeps ONNX Runtime from logging a failed run to stderr, for
 	// sessions whose failure is an expected answer (probing whether an
 	// edited graph runs); the error is still returned.
@@ -203,6 +207,11 @@ func (rt *Runtime) sessionOptions(o SessionOptions, cuda bool) (*ortgo.SessionOp
 	}
 	if o.OptimizedModelPath != "" {
 		if err := so.SetOptimizedModelFilePath(o.OptimizedModelPath); err != nil {
+			return nil, err
+		}
+	}
+	if o.ProfilePrefix != "" {
+		if err := so.EnableProfiling(o.ProfilePrefix); err != nil {
 			return nil, err
 		}
 	}
