@@ -24,6 +24,8 @@ type Engine struct {
 	sessions  map[string]*ort.Session
 	tensors   map[string]*ort.Tensor
 	unetFile  string // a variant of unet/model.onnx in the same folder, "" for the original
+	noFuse    bool   // open the UNet as exported (no attention fusion)
+	unetNote  string // how the UNet session was opened
 	scratches map[string][]float32
 }
 
@@ -95,7 +97,13 @@ func (e *Engine) session(comp string) (*ort.Session, error) {
 			path = filepath.Join(e.Model.Dir, comp, e.unetFile)
 		}
 	}
-	s, err := e.rt.NewSession(path, e.opts)
+	var s *ort.Session
+	var err error
+	if comp == e.Model.UNet.Dir && e.unetFile == "" {
+		s, err = e.openUNet(path)
+	} else {
+		s, err = e.rt.NewSession(path, e.opts)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,152 @@
+package diffusion
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/oneactor/oneactor-desktop/core/onnx"
+	"github.com/oneactor/oneactor-desktop/core/ort"
+)
+
+// TestProfileUNet writes ONNX Runtime's per-node profile of the ToyWorld
+// UNet at 8 rows, one thread, to $UNET_PROFILE (a path prefix); skipped
+// when it is not set. $UNET_FILE picks another UNet file.
+func TestProfileUNet(t *testing.T) {
+	prefix := os.Getenv("UNET_PROFILE")
+	if prefix == "" {
+		t.Skip("set UNET_PROFILE")
+	}
+	rt := testRuntime(t)
+	m, err := Open(filepath.Join(repoRoot, "models", "toyworld"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(m.Dir, m.UNet.Dir, "model.onnx")
+	if f := os.Getenv("UNET_FILE"); f != "" {
+		path = f
+	}
+	s, err := rt.NewSession(path, ort.SessionOptions{Provider: ort.ProviderCPU, IntraOpThreads: 1,
+		ProfilePrefix: prefix, OptimizedModelPath: prefix + "_opt.onnx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := m.UNet
+	B, hw := int64(8), m.UNet.SampleSize
+	if hw <= 0 {
+		hw = 8
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	mk := func(dt onnx.DataType, shape ...int64) *ort.Tensor {
+		x, err := ort.NewTensor(dt, shape...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := x.Float32s(); v != nil {
+			for i := range v {
+				v[i] = float32(rng.NormFloat64())
+			}
+		}
+		return x
+	}
+	sample := mk(onnx.Float, B, m.LatentChannels, hw, hw)
+	ts := mk(u.TimestepType)
+	setTimestep(ts, 500)
+	c := mk(onnx.Float, B, int64(m.Tokenizer.MaxLength()), m.Text.Width)
+	out := mk(onnx.Float, B, m.LatentChannels, hw, hw)
+	for i := 0; i < 40; i++ {
+		if err := s.Run(context.Background(), ort.Feeds{u.Sample: sample, u.Timestep: ts, u.Context: c}, ort.Feeds{u.Out: out}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+}
+
+// TestABUNet times the ToyWorld UNet against $UNET_AB (an edited copy) at
+// 8 rows, one thread, the two taking turns, and compares their outputs.
+func TestABUNet(t *testing.T) {
+	other := os.Getenv("UNET_AB")
+	if other == "" {
+		t.Skip("set UNET_AB")
+	}
+	rt := testRuntime(t)
+	m, err := Open(filepath.Join(repoRoot, "models", "toyworld"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := ort.SessionOptions{Provider: ort.ProviderCPU, IntraOpThreads: 1}
+	a, err := rt.NewSession(filepath.Join(m.Dir, m.UNet.Dir, "model.onnx"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := rt.NewSession(other, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	u := m.UNet
+	B, hw := int64(8), int64(8)
+	rng := rand.New(rand.NewPCG(1, 2))
+	mk := func(dt onnx.DataType, shape ...int64) *ort.Tensor {
+		x, err := ort.NewTensor(dt, shape...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := x.Float32s(); v != nil {
+			for i := range v {
+				v[i] = float32(rng.NormFloat64())
+			}
+		}
+		return x
+	}
+	sample := mk(onnx.Float, B, m.LatentChannels, hw, hw)
+	ts := mk(u.TimestepType)
+	setTimestep(ts, 500)
+	c := mk(onnx.Float, B, int64(m.Tokenizer.MaxLength()), m.Text.Width)
+	oa := mk(onnx.Float, B, m.LatentChannels, hw, hw)
+	ob := mk(onnx.Float, B, m.LatentChannels, hw, hw)
+	run := func(s *ort.Session, o *ort.Tensor) time.Duration {
+		t0 := time.Now()
+		if err := s.Run(context.Background(), ort.Feeds{u.Sample: sample, u.Timestep: ts, u.Context: c}, ort.Feeds{u.Out: o}); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	for i := 0; i < 5; i++ {
+		run(a, oa)
+		run(b, ob)
+	}
+	worst := 0.0
+	for i, v := range oa.Float32s() {
+		worst = max(worst, math.Abs(float64(v-ob.Float32s()[i])))
+	}
+	n := 200
+	if s := os.Getenv("UNET_AB_N"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	var ta, tb []float64
+	for i := 0; i < n; i++ {
+		if i%2 == 0 {
+			ta = append(ta, run(a, oa).Seconds())
+			tb = append(tb, run(b, ob).Seconds())
+		} else {
+			tb = append(tb, run(b, ob).Seconds())
+			ta = append(ta, run(a, oa).Seconds())
+		}
+	}
+	sort.Float64s(ta)
+	sort.Float64s(tb)
+	var ratios []float64
+	for i := range ta {
+		ratios = append(ratios, tb[i]/ta[i])
+	}
+	t.Logf("max |diff| %.3g; original median %.2f ms (p10 %.2f), edited median %.2f ms (p10 %.2f); edited/original median %.3f, p10 %.3f",
+		worst, 1e3*ta[n/2], 1e3*ta[n/10], 1e3*tb[n/2], 1e3*tb[n/10], tb[n/2]/ta[n/2], tb[n/10]/ta[n/10])
+}
