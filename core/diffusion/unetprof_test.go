@@ -69,7 +69,8 @@ func TestProfileUNet(t *testing.T) {
 }
 
 // TestABUNet times the ToyWorld UNet against $UNET_AB (an edited copy) at
-// 8 rows, one thread, the two taking turns, and compares their outputs.
+// 8 rows, one thread, the two taking turns, and compares their outputs
+// (UNET_AB=fused: the UNet as onnx.FuseAttention rewrites it).
 func TestABUNet(t *testing.T) {
 	other := os.Getenv("UNET_AB")
 	if other == "" {
@@ -79,6 +80,21 @@ func TestABUNet(t *testing.T) {
 	m, err := Open(filepath.Join(repoRoot, "models", "toyworld"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if other == "fused" { // the engine's rewrite: onnx.FuseAttention
+		g, err := onnx.Load(filepath.Join(m.Dir, m.UNet.Dir, "model.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := onnx.FuseAttention(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other = filepath.Join(t.TempDir(), "model.onnx")
+		if err := g.SaveLinked(other, g.ExternalPaths()); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%d attentions fused", n)
 	}
 	opts := ort.SessionOptions{Provider: ort.ProviderCPU, IntraOpThreads: 1}
 	a, err := rt.NewSession(filepath.Join(m.Dir, m.UNet.Dir, "model.onnx"), opts)
