@@ -24,7 +24,7 @@ type Engine struct {
 	sessions  map[string]*ort.Session
 	tensors   map[string]*ort.Tensor
 	unetFile  string // a variant of unet/model.onnx in the same folder, "" for the original
-	noFuse    bool   // open the UNet as exported (no attention fusion)
+	fuse      bool   // open the UNet with its attentions fused (opt-in, see SetFuseAttention)
 	unetNote  string // how the UNet session was opened
 	scratches map[string][]float32
 }
