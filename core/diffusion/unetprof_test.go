@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +72,8 @@ func TestProfileUNet(t *testing.T) {
 // TestABUNet times the ToyWorld UNet against $UNET_AB (an edited copy) at
 // 8 rows, one thread, the two taking turns, and compares their outputs
 // (UNET_AB=fused: the UNet as onnx.FuseAttention rewrites it).
+// $UNET_AB_BASE replaces the original as the baseline; $UNET_AB_CONFIG
+// ("key=value,…") adds session configuration entries to the edited side.
 func TestABUNet(t *testing.T) {
 	other := os.Getenv("UNET_AB")
 	if other == "" {
@@ -97,12 +100,24 @@ func TestABUNet(t *testing.T) {
 		t.Logf("%d attentions fused", n)
 	}
 	opts := ort.SessionOptions{Provider: ort.ProviderCPU, IntraOpThreads: 1}
-	a, err := rt.NewSession(filepath.Join(m.Dir, m.UNet.Dir, "model.onnx"), opts)
+	base := filepath.Join(m.Dir, m.UNet.Dir, "model.onnx")
+	if p := os.Getenv("UNET_AB_BASE"); p != "" {
+		base = p
+	}
+	a, err := rt.NewSession(base, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := rt.NewSession(other, opts)
+	bopts := opts
+	if c := os.Getenv("UNET_AB_CONFIG"); c != "" { // "key=value,key=value" for the edited side
+		bopts.Config = map[string]string{}
+		for _, kv := range strings.Split(c, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			bopts.Config[k] = v
+		}
+	}
+	b, err := rt.NewSession(other, bopts)
 	if err != nil {
 		t.Fatal(err)
 	}
