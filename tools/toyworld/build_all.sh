@@ -26,7 +26,8 @@ $PY train.py controlnet --steps 1000 --minutes 11 --threads 2 --lr 5e-4 --bs 32
 $PY train.py controlnet --steps 1300 --minutes 5 --threads 2 --lr 2e-4 --bs 32
 # min-SNR-γ continuation of UNet + text encoder (with a decoder-only VAE fine-tune alongside), then the
 # ControlNet re-fitted to it
-$PY train.py vaedec --steps 4000 --minutes 35 --threads 1 --lr 3e-4 > work/vaedec.log 2>&1 &
+($PY train.py vaedec --steps 4000 --minutes 35 --threads 1 --lr 3e-4 &&
+ $PY train.py vaedec --steps 9000 --minutes 38 --threads 1 --lr 3e-4) > work/vaedec.log 2>&1 &   # warm restart at 4000
 DPID=$!
 $PY train.py unetft --steps 5500 --minutes 57 --threads 2 --lr 6e-4 --bs 64 --min-snr 5
 wait $DPID
