@@ -27,9 +27,10 @@ $PY train.py controlnet --steps 1300 --minutes 5 --threads 2 --lr 2e-4 --bs 32
 # min-SNR-γ continuation of UNet + text encoder (with a decoder-only VAE fine-tune alongside), then the
 # ControlNet re-fitted to it
 ($PY train.py vaedec --steps 4000 --minutes 35 --threads 1 --lr 3e-4 &&
- $PY train.py vaedec --steps 9000 --minutes 38 --threads 1 --lr 3e-4) > work/vaedec.log 2>&1 &   # warm restart at 4000
+ $PY train.py vaedec --steps 9000 --minutes 38 --threads 1 --lr 3e-4 &&
+ $PY train.py vaedec --steps 12000 --minutes 15 --threads 1 --lr 3e-4) > work/vaedec.log 2>&1 &   # warm restarts
 DPID=$!
-$PY train.py unetft --steps 5500 --minutes 57 --threads 2 --lr 6e-4 --bs 64 --min-snr 5
+$PY train.py unetft --steps 4000 --minutes 57 --threads 2 --lr 6e-4 --bs 64 --min-snr 5
 wait $DPID
 $PY train.py cnrefit --steps 800 --minutes 6 --threads 2 --lr 2e-4 --bs 32
 $PY export.py "$ROOT"
