@@ -43,19 +43,7 @@ func TestProfileUNet(t *testing.T) {
 	if hw <= 0 {
 		hw = 8
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	mk := func(dt onnx.DataType, shape ...int64) *ort.Tensor {
-		x, err := ort.NewTensor(dt, shape...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v := x.Float32s(); v != nil {
-			for i := range v {
-				v[i] = float32(rng.NormFloat64())
-			}
-		}
-		return x
-	}
+	mk := randomTensors(t)
 	sample := mk(onnx.Float, B, m.LatentChannels, hw, hw)
 	ts := mk(u.TimestepType)
 	setTimestep(ts, 500)
@@ -124,19 +112,7 @@ func TestABUNet(t *testing.T) {
 	defer b.Close()
 	u := m.UNet
 	B, hw := int64(8), int64(8)
-	rng := rand.New(rand.NewPCG(1, 2))
-	mk := func(dt onnx.DataType, shape ...int64) *ort.Tensor {
-		x, err := ort.NewTensor(dt, shape...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v := x.Float32s(); v != nil {
-			for i := range v {
-				v[i] = float32(rng.NormFloat64())
-			}
-		}
-		return x
-	}
+	mk := randomTensors(t)
 	sample := mk(onnx.Float, B, m.LatentChannels, hw, hw)
 	ts := mk(u.TimestepType)
 	setTimestep(ts, 500)
@@ -180,4 +156,22 @@ func TestABUNet(t *testing.T) {
 	}
 	t.Logf("max |diff| %.3g; original median %.2f ms (p10 %.2f), edited median %.2f ms (p10 %.2f); edited/original median %.3f, p10 %.3f",
 		worst, 1e3*ta[n/2], 1e3*ta[n/10], 1e3*tb[n/2], 1e3*tb[n/10], tb[n/2]/ta[n/2], tb[n/10]/ta[n/10])
+}
+
+// randomTensors returns a maker of tensors filled (when float32) with
+// standard normal values from a fixed seed, for UNet timing inputs.
+func randomTensors(t *testing.T) func(dt onnx.DataType, shape ...int64) *ort.Tensor {
+	rng := rand.New(rand.NewPCG(1, 2))
+	return func(dt onnx.DataType, shape ...int64) *ort.Tensor {
+		x, err := ort.NewTensor(dt, shape...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := x.Float32s(); v != nil {
+			for i := range v {
+				v[i] = float32(rng.NormFloat64())
+			}
+		}
+		return x
+	}
 }
