@@ -32,6 +32,7 @@ $PY train.py controlnet --steps 1300 --minutes 5 --threads 2 --lr 2e-4 --bs 32
 DPID=$!
 $PY train.py unetft --steps 4000 --minutes 57 --threads 2 --lr 6e-4 --bs 64 --min-snr 5
 wait $DPID
+$PY train.py unetft --steps 6400 --minutes 17 --threads 2 --lr 4e-4 --bs 64 --min-snr 5   # warm restart (stopped at 5953 by the time cap)
 $PY train.py cnrefit --steps 800 --minutes 6 --threads 2 --lr 2e-4 --bs 32
 $PY export.py "$ROOT"
 $PY goldens.py models "$ROOT"
