@@ -1,6 +1,7 @@
 """ToyWorld training stages (resumable). usage: python3 train.py STAGE [--steps N] [--threads T] [--minutes M]
-Stages: data, vae, encode, unet, judge, controlnet, route (identity-routing fine-tune of UNet + text encoder),
-cnrefit (ControlNet re-fit to the routed UNet). Checkpoints in work/ckpt_<stage>.pt (saved every
+Stages: data, vae, encode, unet, judge, controlnet, vaedec (decoder-only VAE fine-tune), unetft (min-SNR-γ UNet
+continuation), cnrefit (ControlNet re-fit to the final UNet), route (experimental identity-routing fine-tune of
+UNet + text encoder). Checkpoints in work/ckpt_<stage>.pt (saved every
 few minutes and at the end); rerunning a stage resumes from its checkpoint. Stage wall times are
 accumulated in work/stage_times.json.
 """
