@@ -25,10 +25,7 @@ func TestProfileUNet(t *testing.T) {
 		t.Skip("set UNET_PROFILE")
 	}
 	rt := testRuntime(t)
-	m, err := Open(filepath.Join(repoRoot, "models", "toyworld"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, _ := toyworld(t)
 	path := filepath.Join(m.Dir, m.UNet.Dir, "model.onnx")
 	if f := os.Getenv("UNET_FILE"); f != "" {
 		path = f
@@ -68,10 +65,7 @@ func TestABUNet(t *testing.T) {
 		t.Skip("set UNET_AB")
 	}
 	rt := testRuntime(t)
-	m, err := Open(filepath.Join(repoRoot, "models", "toyworld"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, _ := toyworld(t)
 	if other == "fused" { // the engine's rewrite: onnx.FuseAttention
 		g, err := onnx.Load(filepath.Join(m.Dir, m.UNet.Dir, "model.onnx"))
 		if err != nil {

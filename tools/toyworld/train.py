@@ -244,6 +244,15 @@ def latents_batch(lat, idx, sf):
     return (m + s * torch.randn_like(m)) * sf
 
 
+def noised(z0, ac):
+    """The forward process for one training batch: uniform t in [0, 1000), ε ~ N(0, I), ᾱ_t as [B,1,1,1] and
+    z_t = sqrt(ᾱ_t)·z0 + sqrt(1 - ᾱ_t)·ε (draws in the same order as before it was shared)."""
+    t = torch.randint(0, 1000, (z0.shape[0],))
+    eps = torch.randn_like(z0)
+    a = ac[t][:, None, None, None]
+    return t, eps, a, a.sqrt() * z0 + (1 - a).sqrt() * eps
+
+
 def train_unet(args, stage="unet"):
     """stage unet: UNet + text encoder from scratch, plain ε-MSE. stage unetft: continues from the unet stage's
     EMA weights on the current latents (re-encoded after the VAE's longer run) with min-SNR-γ loss weighting
@@ -273,10 +282,7 @@ def train_unet(args, stage="unet"):
         idx = rng.integers(0, N_TRAIN, bs)
         z0 = latents_batch(lat, idx, sf)
         ids = cap.batch(idx)
-        t = torch.randint(0, 1000, (bs,))
-        eps = torch.randn_like(z0)
-        a = ac[t][:, None, None, None]
-        zt = a.sqrt() * z0 + (1 - a).sqrt() * eps
+        t, eps, a, zt = noised(z0, ac)
         ctx, _ = te(ids)
         pred = unet(zt, t.float(), ctx)
         if args.min_snr > 0:
@@ -336,10 +342,7 @@ def train_route(args):
         for i in np.nonzero(routed)[0]:
             g, p = world.routed_captions(tuple(d["identity"][idx[i]]), int(d["scene"][idx[i]]), rng)
             ids[i], pre[i] = torch.tensor(cap.ids(g)), torch.tensor(cap.ids(p))
-        t = torch.randint(0, 1000, (bs,))
-        eps = torch.randn_like(z0)
-        a = ac[t][:, None, None, None]
-        zt = a.sqrt() * z0 + (1 - a).sqrt() * eps
+        t, eps, a, zt = noised(z0, ac)
         ctx_all, _ = te(torch.cat([ids, pre]))
         ctx, ctx_pre = ctx_all[:bs], ctx_all[bs:]
         r = torch.from_numpy(np.nonzero(routed)[0])
@@ -455,10 +458,7 @@ def train_controlnet(args, stage="controlnet"):
         with torch.no_grad():
             ctx, _ = te(cap.batch(idx))
         cond = torch.from_numpy(d["skeleton"][idx]).permute(0, 3, 1, 2).float() / 255.0
-        t = torch.randint(0, 1000, (bs,))
-        eps = torch.randn_like(z0)
-        a = ac[t][:, None, None, None]
-        zt = a.sqrt() * z0 + (1 - a).sqrt() * eps
+        t, eps, a, zt = noised(z0, ac)
         downs, mid = cn(zt, t.float(), ctx, cond)
         pred = unet(zt, t.float(), ctx, downs, mid)
         loss = F.mse_loss(pred, eps)
