@@ -20,6 +20,7 @@ import (
 const benchUsage = `Usage: oneactor-desktop bench generate [flags]
        oneactor-desktop bench grad [--model M --rows 5 --repeat 5]
        oneactor-desktop bench quality [--parts generation,diversity,controlnet,oneactor] (see bench quality -h)
+       oneactor-desktop bench roofline [--model M --rows 2,8 --repeat 40 --gemm 1024]
 
 Times the whole generation pipeline (text encoder, sampling loop, VAE) and
 reports, per batch size: median wall time, the share of it spent inside
@@ -33,6 +34,9 @@ Flags:
 func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "grad" {
 		return runBenchGrad(args[1:], svc, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "roofline" {
+		return runBenchRoofline(args[1:], svc, stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "quality" {
 		return runBenchQuality(args[1:], svc, stdout, stderr)

@@ -217,3 +217,41 @@ func TestBenchQualityCommand(t *testing.T) {
 		t.Error("an unknown part was accepted")
 	}
 }
+
+// bench roofline counts the UNet's arithmetic at the probed shapes of every
+// layout (timestep int64 rank 0, float32 [B], float16 [B]); the count must
+// equal torch's profiler on the same architecture (conv2d + mm + addmm +
+// bmm FLOPs of tools/toyworld/models.UNet: 1122.566144 MFLOP at 8 rows,
+// exactly 8× the 1-row count) whatever the layout.
+func TestBenchRoofline(t *testing.T) {
+	root := filepath.Join("..", "..")
+	for _, layout := range []string{"optimum", "diffusers", "fp16"} {
+		t.Run(layout, func(t *testing.T) {
+			model := filepath.Join(root, "models", "toyworld")
+			if layout != "optimum" {
+				model = difftest.ToyWorldLayout(t, root, layout)
+			}
+			var stdout, stderr bytes.Buffer
+			if code := run([]string{"--data-dir", t.TempDir(), "bench", "roofline", "--model", model, "--rows", "1,8",
+				"--repeat", "1", "--gemm", "64"}, &stdout, &stderr); code != 0 {
+				t.Fatalf("bench roofline: exit %d: %s", code, stderr.String())
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("stderr: %s", stderr.String())
+			}
+			got := map[string]string{}
+			for _, line := range strings.Split(stdout.String(), "\n") {
+				if f := strings.Fields(line); len(f) > 2 && (f[0] == "1" || f[0] == "8") {
+					got[f[0]] = f[1]
+				}
+			}
+			if got["1"] != "140.3" || got["8"] != "1122.6" {
+				t.Errorf("UNet MFLOP at 1 and 8 rows: %q, want 140.3 and 1122.6\n%s", got, stdout.String())
+			}
+			if !strings.Contains(stdout.String(), "ceiling: MatMul 64×64·64×64") {
+				t.Errorf("no ceiling line:\n%s", stdout.String())
+			}
+			t.Logf("\n%s", stdout.String())
+		})
+	}
+}

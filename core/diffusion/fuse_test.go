@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oneactor/oneactor-desktop/core/diffusion/difftest"
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
 	"github.com/oneactor/oneactor-desktop/core/schedule"
@@ -21,7 +22,7 @@ func TestFusedUNetKeepsImages(t *testing.T) {
 		lm := m
 		if l.data != "" {
 			var err error
-			if lm, err = Open(materialize(t, l.name, l.data)); err != nil {
+			if lm, err = Open(difftest.ToyWorldLayout(t, repoRoot, l.name)); err != nil {
 				t.Fatal(err)
 			}
 		}

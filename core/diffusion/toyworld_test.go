@@ -2,11 +2,11 @@ package diffusion
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/oneactor/oneactor-desktop/core/diffusion/difftest"
 	"github.com/oneactor/oneactor-desktop/core/internal/golden"
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
@@ -150,56 +150,6 @@ func TestToyWorldPipelineMatchesReferenceSampler(t *testing.T) {
 	}
 }
 
-// materialize builds a complete folder of another export layout: its graphs
-// (testdata/toyworld/layouts/NAME) reference the committed weight bytes at
-// the same offsets, so the data files are copied under the layout's name.
-func materialize(t *testing.T, layout, dataName string) string {
-	t.Helper()
-	src := filepath.Join(repoRoot, "testdata", "toyworld", "layouts", layout)
-	dst := t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		out := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(out, 0o755)
-		}
-		return copyFile(p, out)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, comp := range []string{"text_encoder", "unet", "vae_encoder", "vae_decoder"} {
-		data := filepath.Join(repoRoot, "models", "toyworld", comp, onnx.ModelOnnxData)
-		if _, err := os.Stat(data); err != nil {
-			continue
-		}
-		if err := copyFile(data, filepath.Join(dst, comp, dataName)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
 // Every ToyWorld layout makes the same picture from the same seed.
 func TestToyWorldLayoutsAgree(t *testing.T) {
 	rt := testRuntime(t)
@@ -217,7 +167,7 @@ func TestToyWorldLayoutsAgree(t *testing.T) {
 	}
 	ref := gen(m)
 	for _, l := range []struct{ name, data string }{{"diffusers", onnx.WeightsPB}, {"fp16", onnx.ModelOnnxData}} {
-		dir := materialize(t, l.name, l.data)
+		dir := difftest.ToyWorldLayout(t, repoRoot, l.name)
 		lm, err := Open(dir)
 		if err != nil {
 			t.Fatalf("%s: %v", l.name, err)

@@ -89,7 +89,7 @@ func (s *Service) Engine(ref string) (*diffusion.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := diffusion.NewEngine(rt, m, s.sessionOptions())
+	e := diffusion.NewEngine(rt, m, s.SessionOptions())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.engine != nil {

@@ -68,8 +68,9 @@ func (s *Service) Provider() ort.Provider {
 	return s.cfg.Provider
 }
 
-// sessionOptions are the settings new engines use.
-func (s *Service) sessionOptions() ort.SessionOptions {
+// SessionOptions are the settings new engines (and benchmarks that open
+// sessions of their own) use: the provider and the thread cap.
+func (s *Service) SessionOptions() ort.SessionOptions {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return ort.SessionOptions{Provider: s.cfg.Provider, IntraOpThreads: s.cfg.Threads}
