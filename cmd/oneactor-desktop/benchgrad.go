@@ -42,29 +42,13 @@ func runBenchGrad(args []string, svc *service.Service, stdout, stderr io.Writer)
 	if u.TimestepRank == 0 {
 		batch, runsPerPass = 1, *rows
 	}
-	h := int64(m.DefaultSize()) / m.Factor
-	L := int64(m.Tokenizer.MaxLength())
+	// The gradient graph computes in float32 whatever the export's I/O.
 	rng := rand.New(rand.NewSource(1))
-	mk := func(dt onnx.DataType, shape ...int64) *ort.Tensor {
-		t, err := randomTensor(dt, shape, "bench input", rng)
-		if err != nil {
-			panic(err) // float and integer inputs of a valid shape cannot fail
-		}
-		return t
+	feeds, err := randomUNetFeeds(m, batch, true, rng)
+	if err != nil {
+		return fail(err)
 	}
-	var tshape []int64
-	if u.TimestepRank == 1 {
-		tshape = []int64{batch}
-	}
-	tsType := u.TimestepType
-	if tsType == onnx.Float16 {
-		tsType = onnx.Float
-	}
-	feeds := ort.Feeds{
-		u.Sample:   mk(onnx.Float, batch, m.LatentChannels, h, h),
-		u.Timestep: mk(tsType, tshape...),
-		u.Context:  mk(onnx.Float, batch, L, m.Text.Width),
-	}
+	defer destroyAll(feeds)
 	ctx := context.Background()
 	t0 := time.Now()
 	built, err := autodiff.Build(ctx, rt, filepath.Join(m.Dir, u.Dir, "model.onnx"), feeds,
@@ -79,7 +63,11 @@ func runBenchGrad(args []string, svc *service.Service, stdout, stderr io.Writer)
 		return fail(err)
 	}
 	defer s.Close()
-	feeds[built.Target] = mk(onnx.Float, batch, m.LatentChannels, h, h)
+	target, err := randomTensor(onnx.Float, feeds[u.Sample].Shape(), built.Target, rng)
+	if err != nil {
+		return fail(err)
+	}
+	feeds[built.Target] = target // destroyed with the other feeds
 	pass := func() error {
 		for i := 0; i < runsPerPass; i++ {
 			if err := s.Run(ctx, feeds, ort.Feeds{}); err != nil {

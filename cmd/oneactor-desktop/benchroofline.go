@@ -116,68 +116,84 @@ func runBenchRoofline(args []string, svc *service.Service, stdout, stderr io.Wri
 // those shapes (probed by running the graph once in ONNX Runtime).
 func unetWork(ctx context.Context, rt *ort.Runtime, m *diffusion.Model, graph *onnx.Model, r int64, rng *rand.Rand) (ort.Feeds, *ort.Tensor, onnx.Work, error) {
 	u := m.UNet
-	h := int64(m.DefaultSize()) / m.Factor
-	var tshape []int64
-	if u.TimestepRank == 1 {
-		tshape = []int64{r}
+	feeds, err := randomUNetFeeds(m, r, false, rng)
+	if err != nil {
+		return nil, nil, onnx.Work{}, err
 	}
-	feeds := ort.Feeds{}
-	fail := func(err error) (ort.Feeds, *ort.Tensor, onnx.Work, error) {
+	work, err := countUNetWork(ctx, rt, m, graph, r, feeds, rng)
+	var out *ort.Tensor
+	if err == nil {
+		h := int64(m.DefaultSize()) / m.Factor
+		out, err = ort.NewTensor(u.OutType, r, m.LatentChannels, h, h)
+	}
+	if err != nil {
 		destroyAll(feeds)
 		return nil, nil, onnx.Work{}, err
 	}
+	return feeds, out, work, nil
+}
+
+// countUNetWork probes the UNet's shapes with feeds and counts its work.
+// The probe reads intermediate shapes through extra outputs of dynamic
+// shape, which ONNX Runtime only allocates for float32; a float16 export is
+// probed as its float32 copy (same operators, same shapes, same work).
+func countUNetWork(ctx context.Context, rt *ort.Runtime, m *diffusion.Model, graph *onnx.Model, r int64, feeds ort.Feeds, rng *rand.Rand) (onnx.Work, error) {
+	u := m.UNet
+	if u.SampleType == onnx.Float16 || u.ContextType == onnx.Float16 || u.TimestepType == onnx.Float16 {
+		g32, err := graph.ToFloat32()
+		if err != nil {
+			return onnx.Work{}, err
+		}
+		f32, err := randomUNetFeeds(m, r, true, rng)
+		if err != nil {
+			return onnx.Work{}, err
+		}
+		defer destroyAll(f32)
+		graph, feeds = g32, f32
+	}
+	shapes, err := autodiff.Probe(ctx, rt, graph, feeds)
+	if err != nil {
+		return onnx.Work{}, fmt.Errorf("probe the UNet's shapes at %d rows: %w", r, err)
+	}
+	return onnx.CountWork(graph, shapes.Dims)
+}
+
+// randomUNetFeeds makes random UNet inputs for `rows` rows at the model's
+// default size: sample, timestep (rank and integer/float type as the model
+// declares; one value per row when it has a batch axis) and context. With
+// float32, float16 inputs are made float32 (for graphs converted by
+// ToFloat32 or built by autodiff).
+func randomUNetFeeds(m *diffusion.Model, rows int64, float32 bool, rng *rand.Rand) (ort.Feeds, error) {
+	u := m.UNet
+	h := int64(m.DefaultSize()) / m.Factor
+	var tshape []int64
+	if u.TimestepRank == 1 {
+		tshape = []int64{rows}
+	}
+	typ := func(dt onnx.DataType) onnx.DataType {
+		if float32 && dt == onnx.Float16 {
+			return onnx.Float
+		}
+		return dt
+	}
+	feeds := ort.Feeds{}
 	for _, in := range []struct {
 		name  string
 		dt    onnx.DataType
 		shape []int64
 	}{
-		{u.Sample, u.SampleType, []int64{r, m.LatentChannels, h, h}},
+		{u.Sample, u.SampleType, []int64{rows, m.LatentChannels, h, h}},
 		{u.Timestep, u.TimestepType, tshape},
-		{u.Context, u.ContextType, []int64{r, int64(m.Tokenizer.MaxLength()), m.Text.Width}},
+		{u.Context, u.ContextType, []int64{rows, int64(m.Tokenizer.MaxLength()), m.Text.Width}},
 	} {
-		t, err := randomTensor(in.dt, in.shape, in.name, rng)
+		t, err := randomTensor(typ(in.dt), in.shape, in.name, rng)
 		if err != nil {
-			return fail(err)
+			destroyAll(feeds)
+			return nil, err
 		}
 		feeds[in.name] = t
 	}
-	// The shape probe reads intermediate shapes through extra outputs of
-	// dynamic shape, which ONNX Runtime only allocates for float32; a
-	// float16 export is probed as its float32 copy (same operators, same
-	// shapes, so the same arithmetic).
-	probeGraph, probeFeeds := graph, feeds
-	if u.SampleType == onnx.Float16 || u.ContextType == onnx.Float16 || u.TimestepType == onnx.Float16 {
-		g32, err := graph.ToFloat32()
-		if err != nil {
-			return fail(err)
-		}
-		probeGraph, probeFeeds = g32, ort.Feeds{}
-		defer destroyAll(probeFeeds)
-		for name, t := range feeds {
-			dt := t.DType()
-			if dt == onnx.Float16 {
-				dt = onnx.Float
-			}
-			c, err := randomTensor(dt, t.Shape(), name, rng)
-			if err != nil {
-				return fail(err)
-			}
-			probeFeeds[name] = c
-		}
-	}
-	shapes, err := autodiff.Probe(ctx, rt, probeGraph, probeFeeds)
-	if err != nil {
-		return fail(fmt.Errorf("probe the UNet's shapes at %d rows: %w", r, err))
-	}
-	work, err := onnx.CountWork(probeGraph, shapes.Dims)
-	if err != nil {
-		return fail(err)
-	}
-	out, err := ort.NewTensor(u.OutType, r, m.LatentChannels, h, h)
-	if err != nil {
-		return fail(err)
-	}
-	return feeds, out, work, nil
+	return feeds, nil
 }
 
 func destroyAll(f ort.Feeds) {
