@@ -61,6 +61,11 @@ func (e *Engine) commit(t *ort.Tensor, v []float32) error {
 	return t.SetFloat32(v)
 }
 
+// SessionOptions are the settings the engine opens its sessions with (the
+// provider the user chose, the thread cap); work done beside sampling on
+// the same model, such as OneActor tuning, opens its sessions with them too.
+func (e *Engine) SessionOptions() ort.SessionOptions { return e.opts }
+
 // SetUNetFile makes the engine run another UNet file — an edit of
 // model.onnx that shares its weights, e.g. one that also outputs h — given
 // as an absolute path or a name in the UNet's folder; "" restores

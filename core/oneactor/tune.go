@@ -188,7 +188,7 @@ func NewTuner(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, laten
 			return nil, err
 		}
 	}
-	if t.unetGrad, err = rt.NewSession(t.unetRes.Path, ort.SessionOptions{Provider: ort.ProviderAuto}); err != nil {
+	if t.unetGrad, err = rt.NewSession(t.unetRes.Path, eng.SessionOptions()); err != nil {
 		return nil, err
 	}
 
@@ -224,10 +224,10 @@ func NewTuner(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, laten
 	if t.projRes, err = autodiff.Compile(t.proj.Model, sh, autodiff.Options{Wrt: wrt, Output: t.proj.Output, Loss: autodiff.LossUpstream, KeepOutputs: true}); err != nil {
 		return nil, err
 	}
-	if t.projGrad, err = rt.NewSessionFromModel(t.projRes.Model, ort.SessionOptions{Provider: ort.ProviderAuto}); err != nil {
+	if t.projGrad, err = rt.NewSessionFromModel(t.projRes.Model, eng.SessionOptions()); err != nil {
 		return nil, err
 	}
-	if t.projFwd, err = rt.NewSessionFromModel(t.proj.Model, ort.SessionOptions{Provider: ort.ProviderAuto}); err != nil {
+	if t.projFwd, err = rt.NewSessionFromModel(t.proj.Model, eng.SessionOptions()); err != nil {
 		return nil, err
 	}
 	if t.in["proj.up"], err = ort.NewTensor(onnx.Float, 4, t.D); err != nil {
@@ -545,7 +545,7 @@ func (t *Tuner) Offsets(ctx context.Context, rt *ort.Runtime, s *SubjectData) (t
 	if err != nil {
 		return nil, nil, err
 	}
-	sess, err := rt.NewSessionFromModel(p.Model, ort.SessionOptions{Provider: ort.ProviderAuto})
+	sess, err := rt.NewSessionFromModel(p.Model, t.eng.SessionOptions())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -99,6 +99,14 @@ func checkTuningGradient(t *testing.T, l difftest.Layout) {
 		t.Fatalf("batched = %v for timestep rank %d (row by row because: %q)", tu.batched, l.TSRank, tu.RowByRow)
 	}
 	t.Logf("row by row because: %q", tu.RowByRow)
+	// Tuning runs where the engine runs: this engine asked for the CPU, so
+	// no session may have tried CUDA first (ProviderAuto would, and record
+	// why it fell back) or run anywhere else.
+	for name, ss := range map[string]*ort.Session{"unet grad": tu.unetGrad, "projector grad": tu.projGrad, "projector": tu.projFwd} {
+		if ss.Provider() != ort.ProviderCPU || ss.FallbackReason() != "" {
+			t.Errorf("%s session: provider %s, fallback %q; the engine's options say CPU", name, ss.Provider(), ss.FallbackReason())
+		}
+	}
 	b := tu.draw(len(s.Aux))
 	loss0, grads, err := tu.lossAndGrad(ctx, s, b)
 	if err != nil {
