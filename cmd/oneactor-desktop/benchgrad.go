@@ -58,7 +58,7 @@ func runBenchGrad(args []string, svc *service.Service, stdout, stderr io.Writer)
 		return fail(err)
 	}
 	compile := time.Since(t0)
-	s, err := rt.NewSession(built.Path, ort.SessionOptions{Provider: svc.Provider()})
+	s, err := rt.NewSession(built.Path, svc.SessionOptions()) // the provider and --threads, as tuning uses them
 	if err != nil {
 		return fail(err)
 	}
