@@ -56,6 +56,7 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 	prompt := fs.String("prompt", "a red round creature with a hat on the beach", "prompt")
 	guidance := fs.String("guidance", "plain", "comma-separated: plain (CFG), eta2_0 and oneactor (cluster-conditioned guidance with η2 = 0 / the default η2, offsets at --word)")
 	word := fs.String("word", "creature", "base word for the OneActor modes (must be in the prompt)")
+	unetModes := fs.String("unet", "split", "comma-separated: split (prompt projections once per prompt, the default) and exported (the UNet as exported), timed in turns")
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -71,13 +72,47 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		return 1
 	}
 	ctx := context.Background()
-	modes := strings.Split(*guidance, ",")
-	for _, m := range modes {
-		if m != "plain" && m != "eta2_0" && m != "oneactor" {
-			fmt.Fprintf(stderr, "bench: --guidance %q: use plain, eta2_0, oneactor\n", m)
+	var modes []string
+	engines := map[string]*diffusion.Engine{}
+	for _, u := range strings.Split(*unetModes, ",") {
+		switch u {
+		case "split":
+			engines[u] = e
+		case "exported":
+			rt, err := svc.Runtime()
+			if err != nil {
+				fmt.Fprintln(stderr, "bench:", err)
+				return 1
+			}
+			x := diffusion.NewEngine(rt, e.Model, svc.SessionOptions())
+			x.SetHoistProjections(false)
+			defer x.Close()
+			engines[u] = x
+		default:
+			fmt.Fprintf(stderr, "bench: --unet %q: use split, exported\n", u)
 			return 2
 		}
+		for _, m := range strings.Split(*guidance, ",") {
+			if m != "plain" && m != "eta2_0" && m != "oneactor" {
+				fmt.Fprintf(stderr, "bench: --guidance %q: use plain, eta2_0, oneactor\n", m)
+				return 2
+			}
+			if strings.Contains(*unetModes, ",") {
+				m += "/" + u
+			}
+			modes = append(modes, m)
+		}
 	}
+	engineOf := func(mode string) *diffusion.Engine {
+		if _, u, ok := strings.Cut(mode, "/"); ok {
+			return engines[u]
+		}
+		for _, x := range engines {
+			return x
+		}
+		return e
+	}
+	guidanceOf := func(mode string) string { g, _, _ := strings.Cut(mode, "/"); return g }
 	// OneActor's cost does not depend on the offsets' values: any vectors of
 	// the text width at the base word time the same rows.
 	W := int(e.Model.Text.Width)
@@ -98,7 +133,7 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		return req
 	}
 	fmt.Fprintf(stdout, "model %s, %d steps, CFG %g, %s\n", e.Model.Name, *steps, *cfg, schedule.DisplayName(kind, karras))
-	fmt.Fprintf(stdout, "%-6s %-9s %12s %12s %10s %10s %12s\n", "batch", "guidance", "median wall", "inside ORT", "ORT share", "vs plain", "peak RSS")
+	fmt.Fprintf(stdout, "%-6s %-15s %12s %12s %10s %10s %12s\n", "batch", "guidance", "median wall", "inside ORT", "ORT share", "vs plain", "peak RSS")
 	for _, bs := range strings.Split(*batches, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(bs))
 		if err != nil || n < 1 {
@@ -115,7 +150,8 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		// so that background load falls on all of them alike.
 		for i := -1; i < *repeat; i++ {
 			for _, m := range modes {
-				req := build(m, base)
+				req := build(guidanceOf(m), base)
+				e := engineOf(m)
 				_, before := e.RunStats()
 				t0 := time.Now()
 				if _, err := e.Generate(ctx, req, nil); err != nil {
@@ -134,10 +170,14 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		}
 		for _, m := range modes {
 			ratio := "-"
-			if p := walls["plain"]; p != nil {
+			p := walls["plain"]
+			if p == nil {
+				p = walls["plain/"+strings.Split(*unetModes, ",")[0]]
+			}
+			if p != nil {
 				ratio = fmt.Sprintf("%.3f×", median(walls[m])/median(p))
 			}
-			fmt.Fprintf(stdout, "%-6d %-9s %11.3fs %11.3fs %9.1f%% %10s %10.1f MiB\n", n, m, median(walls[m]),
+			fmt.Fprintf(stdout, "%-6d %-15s %11.3fs %11.3fs %9.1f%% %10s %10.1f MiB\n", n, m, median(walls[m]),
 				median(durations(inside[m])), 100*median(shares[m]), ratio, peakRSSMiB())
 		}
 	}

@@ -23,9 +23,11 @@ type Engine struct {
 	mu        sync.Mutex
 	sessions  map[string]*ort.Session
 	tensors   map[string]*ort.Tensor
-	unetFile  string // a variant of unet/model.onnx in the same folder, "" for the original
-	fuse      bool   // open the UNet with its attentions fused (opt-in, see SetFuseAttention)
-	unetNote  string // how the UNet session was opened
+	unetFile  string   // a variant of unet/model.onnx in the same folder, "" for the original
+	fuse      bool     // open the UNet with its attentions fused (opt-in, see SetFuseAttention)
+	noHoist   bool     // open the UNet as exported, prompt projections inside (see SetHoistProjections)
+	hoist     *hoisted // the open UNet's prompt projections, when it was split
+	unetNote  string   // how the UNet session was opened
 	scratches map[string][]float32
 }
 
@@ -76,11 +78,32 @@ func (e *Engine) SetUNetFile(file string) {
 	if e.unetFile == file {
 		return
 	}
+	e.closeUNetLocked()
+	e.unetFile = file
+}
+
+// closeUNetLocked closes the UNet session (and its hoisted projections) so
+// that the next use opens it anew. Called with e.mu held.
+func (e *Engine) closeUNetLocked() {
 	if s := e.sessions[e.Model.UNet.Dir]; s != nil {
 		s.Close()
 		delete(e.sessions, e.Model.UNet.Dir)
 	}
-	e.unetFile = file
+	if e.hoist != nil {
+		e.hoist.close()
+		e.hoist = nil
+	}
+}
+
+// hoistFor is the open UNet's split state for component dir, nil when its
+// session computes the prompt projections itself.
+func (e *Engine) hoistFor(dir string) *hoisted {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if dir != e.Model.UNet.Dir || e.unetFile != "" {
+		return nil
+	}
+	return e.hoist
 }
 
 // NewEngine prepares an engine; no session is created yet.
@@ -149,6 +172,7 @@ func (e *Engine) tensor(key string, dt onnx.DataType, shape ...int64) (*ort.Tens
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.closeUNetLocked()
 	for k, s := range e.sessions {
 		s.Close()
 		delete(e.sessions, k)
@@ -242,6 +266,11 @@ func (e *Engine) RunStats() (runs int64, inside time.Duration) {
 	defer e.mu.Unlock()
 	for _, s := range e.sessions {
 		r, d := s.RunStats()
+		runs += r
+		inside += d
+	}
+	if e.hoist != nil {
+		r, d := e.hoist.pre.RunStats()
 		runs += r
 		inside += d
 	}

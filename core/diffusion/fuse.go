@@ -28,10 +28,7 @@ func (e *Engine) SetFuseAttention(on bool) {
 		return
 	}
 	e.fuse = on
-	if s := e.sessions[e.Model.UNet.Dir]; s != nil {
-		s.Close()
-		delete(e.sessions, e.Model.UNet.Dir)
-	}
+	e.closeUNetLocked()
 }
 
 // UNetNote says how the UNet session was opened: with its attentions fused
@@ -47,6 +44,16 @@ func (e *Engine) UNetNote() string {
 // as the original on a fixed random input; otherwise the original, with the
 // reason logged. Called with e.mu held.
 func (e *Engine) openUNet(path string) (*ort.Session, error) {
+	if !e.noHoist && !e.fuse {
+		s, hz, err := e.hoistedUNet(path)
+		if err == nil {
+			e.hoist = hz
+			return s, nil
+		}
+		if !errors.Is(err, onnx.ErrNothingToHoist) {
+			log.Printf("diffusion: the UNet computes its prompt projections at every step: %v", err)
+		}
+	}
 	if e.fuse {
 		s, n, err := e.fusedUNet(path)
 		if err == nil {

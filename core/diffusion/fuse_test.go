@@ -29,6 +29,7 @@ func TestFusedUNetKeepsImages(t *testing.T) {
 		gen := func(fuse bool) (*Result, string) {
 			e := NewEngine(rt, lm, ort.SessionOptions{Provider: ort.ProviderCPU})
 			defer e.Close()
+			e.SetHoistProjections(false) // fusion alone (hoisted_test.go covers both)
 			e.SetFuseAttention(fuse)
 			r, err := e.Generate(ctx, req, nil)
 			if err != nil {

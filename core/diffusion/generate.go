@@ -345,6 +345,13 @@ func (e *Engine) unet(ctx context.Context, scaled []float32, t float64, rows [][
 		return nil, err
 	}
 	in := ort.Feeds{io.Sample: sample, io.Timestep: ts, io.Context: ctxT}
+	if hz := e.hoistFor(io.Dir); hz != nil && !useControl {
+		values, err := hz.valuesFor(ctx, ctxT, cat)
+		if err != nil {
+			return nil, err
+		}
+		hz.feed(in, values, ctxT)
+	}
 	if useControl {
 		res, err := e.controlNet(ctx, sample, t, ctxT, B, control, r)
 		if err != nil {
