@@ -42,12 +42,22 @@ func (e *Engine) SetHoistProjections(on bool) {
 	e.closeUNetLocked()
 }
 
+// maxSplitGraphBytes is the largest UNet graph file the engine splits: graphs
+// with external weights are a few MB at most. A variable for tests.
+var maxSplitGraphBytes int64 = 64 << 20
+
 // hoistedUNet splits the UNet at path, writes both parts to a temporary
 // folder (weights hard-linked) and opens them. Called with e.mu held.
 func (e *Engine) hoistedUNet(path string) (*ort.Session, *hoisted, error) {
 	u := e.Model.UNet
 	if u.SampleType != onnx.Float || u.ContextType != onnx.Float || u.OutType != onnx.Float || len(u.Residuals) > 0 {
 		return nil, nil, fmt.Errorf("%w: only float32 UNets without residual inputs are split", onnx.ErrNothingToHoist)
+	}
+	// The split rewrites the graph file; with the weights inside it (no
+	// external data) that would mean copying them, several times the
+	// UNet's size in memory and on disk while loading.
+	if fi, err := os.Stat(path); err == nil && fi.Size() > maxSplitGraphBytes {
+		return nil, nil, fmt.Errorf("%w: the weights are inside %s (%d MiB)", onnx.ErrNothingToHoist, filepath.Base(path), fi.Size()>>20)
 	}
 	m, err := onnx.Load(path)
 	if err != nil {

@@ -82,3 +82,22 @@ func (g *switchingRows) Rows(step, steps int) [][]float32 {
 func (g *switchingRows) Combine(step, steps int, preds [][]float32, out []float32) {
 	g.cfg.Combine(step, steps, preds, out)
 }
+
+// A UNet whose graph file is big (weights inside it) runs as exported: the
+// split would copy its weights.
+func TestHoistSkipsEmbeddedWeights(t *testing.T) {
+	rt := testRuntime(t)
+	m, _ := toyworld(t)
+	old := maxSplitGraphBytes
+	maxSplitGraphBytes = 1000 // the ToyWorld graph file is ~300 kB
+	defer func() { maxSplitGraphBytes = old }()
+	e := NewEngine(rt, m, ort.SessionOptions{Provider: ort.ProviderCPU})
+	defer e.Close()
+	req := Request{Prompt: "a creature in the snow", Steps: 2, CFG: 7.5, Sampler: schedule.Euler, Seed: 1, N: 1, Width: 32, Height: 32}
+	if _, err := e.Generate(context.Background(), req, nil); err != nil {
+		t.Fatal(err)
+	}
+	if note := e.UNetNote(); strings.Contains(note, "prompt projections") || e.hoistFor(m.UNet.Dir) != nil {
+		t.Errorf("UNet note %q: a big graph file must not be split", note)
+	}
+}
