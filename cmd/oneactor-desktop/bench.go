@@ -72,47 +72,50 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		return 1
 	}
 	ctx := context.Background()
-	var modes []string
-	engines := map[string]*diffusion.Engine{}
-	for _, u := range strings.Split(*unetModes, ",") {
+	// A mode is a guidance on a UNet variant; the modes take turns.
+	type benchMode struct {
+		name, guidance string
+		eng            *diffusion.Engine
+	}
+	var modes []benchMode
+	unets := strings.Split(*unetModes, ",")
+	for _, u := range unets {
+		eng := e
 		switch u {
 		case "split":
-			engines[u] = e
 		case "exported":
 			rt, err := svc.Runtime()
 			if err != nil {
 				fmt.Fprintln(stderr, "bench:", err)
 				return 1
 			}
-			x := diffusion.NewEngine(rt, e.Model, svc.SessionOptions())
-			x.SetHoistProjections(false)
-			defer x.Close()
-			engines[u] = x
+			eng = diffusion.NewEngine(rt, e.Model, svc.SessionOptions())
+			eng.SetHoistProjections(false)
+			defer eng.Close()
 		default:
 			fmt.Fprintf(stderr, "bench: --unet %q: use split, exported\n", u)
 			return 2
 		}
-		for _, m := range strings.Split(*guidance, ",") {
-			if m != "plain" && m != "eta2_0" && m != "oneactor" {
-				fmt.Fprintf(stderr, "bench: --guidance %q: use plain, eta2_0, oneactor\n", m)
+		for _, g := range strings.Split(*guidance, ",") {
+			if g != "plain" && g != "eta2_0" && g != "oneactor" {
+				fmt.Fprintf(stderr, "bench: --guidance %q: use plain, eta2_0, oneactor\n", g)
 				return 2
 			}
-			if strings.Contains(*unetModes, ",") {
-				m += "/" + u
+			name := g
+			if len(unets) > 1 {
+				name += "/" + u
 			}
-			modes = append(modes, m)
+			modes = append(modes, benchMode{name: name, guidance: g, eng: eng})
 		}
 	}
-	engineOf := func(mode string) *diffusion.Engine {
-		if _, u, ok := strings.Cut(mode, "/"); ok {
-			return engines[u]
+	// Ratios are against the first plain mode (on the first UNet variant).
+	ref := ""
+	for _, m := range modes {
+		if m.guidance == "plain" {
+			ref = m.name
+			break
 		}
-		for _, x := range engines {
-			return x
-		}
-		return e
 	}
-	guidanceOf := func(mode string) string { g, _, _ := strings.Cut(mode, "/"); return g }
 	// OneActor's cost does not depend on the offsets' values: any vectors of
 	// the text width at the base word time the same rows.
 	W := int(e.Model.Text.Width)
@@ -150,35 +153,30 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		// so that background load falls on all of them alike.
 		for i := -1; i < *repeat; i++ {
 			for _, m := range modes {
-				req := build(guidanceOf(m), base)
-				e := engineOf(m)
-				_, before := e.RunStats()
+				req := build(m.guidance, base)
+				_, before := m.eng.RunStats()
 				t0 := time.Now()
-				if _, err := e.Generate(ctx, req, nil); err != nil {
+				if _, err := m.eng.Generate(ctx, req, nil); err != nil {
 					fmt.Fprintln(stderr, "bench:", err)
 					return 1
 				}
 				wall := time.Since(t0)
-				_, after := e.RunStats()
+				_, after := m.eng.RunStats()
 				if i < 0 {
 					continue
 				}
-				walls[m] = append(walls[m], wall.Seconds())
-				inside[m] = append(inside[m], after-before)
-				shares[m] = append(shares[m], (after-before).Seconds()/wall.Seconds())
+				walls[m.name] = append(walls[m.name], wall.Seconds())
+				inside[m.name] = append(inside[m.name], after-before)
+				shares[m.name] = append(shares[m.name], (after-before).Seconds()/wall.Seconds())
 			}
 		}
 		for _, m := range modes {
 			ratio := "-"
-			p := walls["plain"]
-			if p == nil {
-				p = walls["plain/"+strings.Split(*unetModes, ",")[0]]
+			if ref != "" {
+				ratio = fmt.Sprintf("%.3f×", median(walls[m.name])/median(walls[ref]))
 			}
-			if p != nil {
-				ratio = fmt.Sprintf("%.3f×", median(walls[m])/median(p))
-			}
-			fmt.Fprintf(stdout, "%-6d %-15s %11.3fs %11.3fs %9.1f%% %10s %10.1f MiB\n", n, m, median(walls[m]),
-				median(durations(inside[m])), 100*median(shares[m]), ratio, peakRSSMiB())
+			fmt.Fprintf(stdout, "%-6d %-15s %11.3fs %11.3fs %9.1f%% %10s %10.1f MiB\n", n, m.name, median(walls[m.name]),
+				median(durations(inside[m.name])), 100*median(shares[m.name]), ratio, peakRSSMiB())
 		}
 	}
 	return 0

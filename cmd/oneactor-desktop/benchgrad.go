@@ -48,7 +48,7 @@ func runBenchGrad(args []string, svc *service.Service, stdout, stderr io.Writer)
 	if err != nil {
 		return fail(err)
 	}
-	defer destroyAll(feeds)
+	defer feeds.Destroy()
 	ctx := context.Background()
 	t0 := time.Now()
 	built, err := autodiff.Build(ctx, rt, filepath.Join(m.Dir, u.Dir, "model.onnx"), feeds,

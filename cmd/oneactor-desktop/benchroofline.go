@@ -93,7 +93,7 @@ func runBenchRoofline(args []string, svc *service.Service, stdout, stderr io.Wri
 		if err != nil {
 			return fail(err)
 		}
-		defer destroyAll(feeds)
+		defer feeds.Destroy()
 		defer out.Destroy()
 		if len(work.Unknown) > 0 {
 			fmt.Fprintf(stderr, "bench roofline: %d nodes without shapes are not counted: %s\n",
@@ -127,7 +127,7 @@ func unetWork(ctx context.Context, rt *ort.Runtime, m *diffusion.Model, graph *o
 		out, err = ort.NewTensor(u.OutType, r, m.LatentChannels, h, h)
 	}
 	if err != nil {
-		destroyAll(feeds)
+		feeds.Destroy()
 		return nil, nil, onnx.Work{}, err
 	}
 	return feeds, out, work, nil
@@ -148,7 +148,7 @@ func countUNetWork(ctx context.Context, rt *ort.Runtime, m *diffusion.Model, gra
 		if err != nil {
 			return onnx.Work{}, err
 		}
-		defer destroyAll(f32)
+		defer f32.Destroy()
 		graph, feeds = g32, f32
 	}
 	shapes, err := autodiff.Probe(ctx, rt, graph, feeds)
@@ -188,18 +188,12 @@ func randomUNetFeeds(m *diffusion.Model, rows int64, float32 bool, rng *rand.Ran
 	} {
 		t, err := randomTensor(typ(in.dt), in.shape, in.name, rng)
 		if err != nil {
-			destroyAll(feeds)
+			feeds.Destroy()
 			return nil, err
 		}
 		feeds[in.name] = t
 	}
 	return feeds, nil
-}
-
-func destroyAll(f ort.Feeds) {
-	for _, t := range f {
-		t.Destroy()
-	}
 }
 
 // gemmCeiling times an n×n·n×n float32 MatMul in ONNX Runtime and returns
@@ -247,16 +241,15 @@ func medianTime(f func() error, repeat int) (time.Duration, error) {
 			return 0, err
 		}
 	}
-	d := make([]time.Duration, repeat)
+	d := make([]float64, repeat)
 	for i := range d {
 		t0 := time.Now()
 		if err := f(); err != nil {
 			return 0, err
 		}
-		d[i] = time.Since(t0)
+		d[i] = time.Since(t0).Seconds()
 	}
-	slices.Sort(d)
-	return d[len(d)/2], nil
+	return time.Duration(median(d) * float64(time.Second)), nil
 }
 
 func byOp(w onnx.Work) string {

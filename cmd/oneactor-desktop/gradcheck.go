@@ -79,11 +79,7 @@ func runGradcheck(args []string, svc *service.Service, stdout, stderr io.Writer)
 	sig := m.Signature()
 	rng := rand.New(rand.NewSource(*seed))
 	feeds := ort.Feeds{}
-	defer func() {
-		for _, t := range feeds {
-			t.Destroy()
-		}
-	}()
+	defer feeds.Destroy()
 	var defaultWrt []string
 	for _, in := range sig.Inputs {
 		dims, err := shapes.dims(in)
@@ -243,9 +239,7 @@ func measureGradient(ctx context.Context, rt *ort.Runtime, m *onnx.Model, res *a
 		return fmt.Errorf("measure: %w", err)
 	}
 	took := time.Since(t0)
-	for _, t := range outs {
-		t.Destroy()
-	}
+	outs.Destroy()
 	peak := procStatusBytes("VmHWM")
 	fmt.Fprintf(w, "\nmeasured on ONNX Runtime CPU (one run, %s): resident after loading %s, peak during the run %s\n",
 		took.Round(time.Millisecond), humanBytes(loaded), humanBytes(peak))

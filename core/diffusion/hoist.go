@@ -18,10 +18,9 @@ import (
 // change (OneActor's guidance switches rows partway; a new prompt, a new
 // batch size).
 type hoisted struct {
-	pre        *ort.Session
-	input      string
-	values     []onnx.ValueInfo
-	keepsInput bool
+	pre   *ort.Session
+	input string
+	split *onnx.Hoisted // its Values and KeepsInput (the graphs are dropped once loaded)
 
 	ctx  []float32 // the context the cached values were computed from
 	outs ort.Feeds
@@ -88,7 +87,7 @@ func (e *Engine) hoistedUNet(path string) (*ort.Session, *hoisted, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("the UNet's prompt projections do not load: %w", err)
 	}
-	hz := &hoisted{pre: pre, input: u.Context, values: h.Values, keepsInput: h.KeepsInput}
+	hz := &hoisted{pre: pre, input: u.Context, split: &onnx.Hoisted{Values: h.Values, KeepsInput: h.KeepsInput}}
 	s, err := e.rt.NewSession(mainPath, e.opts)
 	if err != nil {
 		hz.close()
@@ -99,27 +98,20 @@ func (e *Engine) hoistedUNet(path string) (*ort.Session, *hoisted, error) {
 }
 
 // compute runs pre on the context tensor into new tensors, sized from the
-// context (a dimension without a fixed size takes the context's size at
-// that position).
+// context (onnx.Hoisted.ValueDims).
 func (hz *hoisted) compute(ctx context.Context, ctxT *ort.Tensor) (ort.Feeds, error) {
 	outs := ort.Feeds{}
-	for _, v := range hz.values {
-		dims := make([]int64, len(v.Shape))
-		for i, d := range v.Shape {
-			dims[i] = d.Value
-			if d.Value <= 0 && i < len(ctxT.Shape()) {
-				dims[i] = ctxT.Shape()[i]
-			}
-		}
+	for _, v := range hz.split.Values {
+		dims := hz.split.ValueDims(v, ctxT.Shape())
 		t, err := ort.NewTensor(v.Type, dims...)
 		if err != nil {
-			destroyFeeds(outs)
+			outs.Destroy()
 			return nil, err
 		}
 		outs[v.Name] = t
 	}
 	if err := hz.pre.Run(ctx, ort.Feeds{hz.input: ctxT}, outs); err != nil {
-		destroyFeeds(outs)
+		outs.Destroy()
 		return nil, fmt.Errorf("UNet prompt projections: %w", err)
 	}
 	return outs, nil
@@ -147,23 +139,17 @@ func (hz *hoisted) feed(in ort.Feeds, values ort.Feeds, ctxT *ort.Tensor) {
 	for k, v := range values {
 		in[k] = v
 	}
-	if hz.keepsInput {
+	if hz.split.KeepsInput {
 		in[hz.input] = ctxT
 	}
 }
 
 func (hz *hoisted) reset() {
-	destroyFeeds(hz.outs)
+	hz.outs.Destroy()
 	hz.outs, hz.ctx = nil, hz.ctx[:0]
 }
 
 func (hz *hoisted) close() {
 	hz.reset()
 	hz.pre.Close()
-}
-
-func destroyFeeds(f ort.Feeds) {
-	for _, t := range f {
-		t.Destroy()
-	}
 }

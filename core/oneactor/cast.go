@@ -83,11 +83,7 @@ func NewCaster(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, cach
 	m := eng.Model
 	size := int64(m.DefaultSize()) / m.Factor
 	in := ort.Feeds{}
-	defer func() {
-		for _, t := range in {
-			t.Destroy()
-		}
-	}()
+	defer in.Destroy()
 	mk := func(name string, dt onnx.DataType, shape ...int64) error {
 		t, err := ort.NewTensor(dt, shape...)
 		in[name] = t

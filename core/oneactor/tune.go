@@ -619,9 +619,7 @@ func (t *Tuner) Close() {
 			s.Close()
 		}
 	}
-	for _, x := range t.in {
-		x.Destroy()
-	}
+	t.in.Destroy()
 	for _, x := range t.params {
 		x.Destroy()
 	}

@@ -112,10 +112,7 @@ func runAttention(t *testing.T, rt *ort.Runtime, m *onnx.Model, x, ctx []float32
 }
 
 func TestFuseAttentionSmallGraphs(t *testing.T) {
-	rt, err := ort.Init()
-	if err != nil {
-		t.Skip("ONNX Runtime not available:", err)
-	}
+	rt := testRuntime(t)
 	for _, folded := range []bool{false, true} {
 		orig := attentionGraph(t, folded)
 		fused := attentionGraph(t, folded)
@@ -189,12 +186,8 @@ func TestFuseAttentionLeavesOthersAlone(t *testing.T) {
 // The ToyWorld UNet: every attention of every transformer block is fused
 // and the UNet's output stays the same.
 func TestFuseAttentionToyWorldUNet(t *testing.T) {
-	rt, err := ort.Init()
-	if err != nil {
-		t.Skip("ONNX Runtime not available:", err)
-	}
-	src := filepath.Join("..", "..", "models", "toyworld", "unet", "model.onnx")
-	m, err := onnx.Load(src)
+	rt := testRuntime(t)
+	m, err := onnx.Load(toyUNet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,42 +211,8 @@ func TestFuseAttentionToyWorldUNet(t *testing.T) {
 	if err := m.SaveLinked(path, m.ExternalPaths()); err != nil {
 		t.Fatal(err)
 	}
-	check := func(p string) []float32 {
-		s, err := rt.NewSession(p, ort.SessionOptions{Provider: ort.ProviderCPU})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		r := rand.New(rand.NewPCG(7, 8))
-		B := int64(3)
-		mk := func(dt onnx.DataType, shape ...int64) *ort.Tensor {
-			x, err := ort.NewTensor(dt, shape...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v := x.Float32s(); v != nil {
-				for i := range v {
-					v[i] = float32(r.NormFloat64())
-				}
-			}
-			t.Cleanup(x.Destroy)
-			return x
-		}
-		ts := mk(onnx.Int64)
-		ts.SetInt64([]int64{321})
-		out := mk(onnx.Float, B, 4, 8, 8)
-		in := ort.Feeds{"sample": mk(onnx.Float, B, 4, 8, 8), "timestep": ts, "encoder_hidden_states": mk(onnx.Float, B, 77, 64)}
-		if err := s.Run(context.Background(), in, ort.Feeds{"out_sample": out}); err != nil {
-			t.Fatal(err)
-		}
-		return append([]float32{}, out.Float32s()...)
-	}
-	want, got := check(src), check(path)
-	worst, scale := 0.0, 0.0
-	for i := range want {
-		worst = math.Max(worst, math.Abs(float64(want[i]-got[i])))
-		scale = math.Max(scale, math.Abs(float64(want[i])))
-	}
+	in := toyUNetInputs(t)
+	worst, scale := maxDiff(runToyUNet(t, rt, toyUNet, in), runToyUNet(t, rt, path, in))
 	if worst > 1e-4*math.Max(1, scale) {
 		t.Errorf("fused UNet differs by %.3g (scale %.3g)", worst, scale)
 	}

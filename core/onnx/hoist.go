@@ -26,6 +26,19 @@ type Hoisted struct {
 	KeepsInput bool
 }
 
+// ValueDims is the shape of value v when the input has shape in: a fixed
+// size as declared, any other dimension the input's at that position.
+func (h *Hoisted) ValueDims(v ValueInfo, in []int64) []int64 {
+	dims := make([]int64, len(v.Shape))
+	for i, d := range v.Shape {
+		dims[i] = d.Value
+		if d.Value <= 0 && i < len(in) {
+			dims[i] = in[i]
+		}
+	}
+	return dims
+}
+
 // HoistProjections moves out of m's main graph the projections of the graph
 // input `input` by constant matrices — MatMul(input, W) with W an
 // initializer, through Casts of the input — which are the same for every

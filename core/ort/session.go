@@ -278,6 +278,13 @@ func (s *Session) Path() string { return s.path }
 // Feeds maps input or output names to tensors.
 type Feeds map[string]*Tensor
 
+// Destroy frees every tensor of f (for feeds the caller made and owns).
+func (f Feeds) Destroy() {
+	for _, t := range f {
+		t.Destroy()
+	}
+}
+
 // Output returns a session-owned tensor for the named output with the given
 // shape, reused across calls while the shape stays the same. Pass it in the
 // outputs of Run to avoid allocating per call. With no shape, the file's

@@ -170,11 +170,7 @@ func (j *Judge) judge(ctx context.Context, imgs []image.Image) ([]Verdict, error
 	if outs[j.keypoints], err = ort.NewTensor(onnx.Float, n, control.NumKeypoints, 2); err != nil {
 		return nil, err
 	}
-	defer func() {
-		for _, t := range outs {
-			t.Destroy()
-		}
-	}()
+	defer outs.Destroy()
 	if err := j.sess.Run(ctx, ort.Feeds{j.input: x}, outs); err != nil {
 		return nil, fmt.Errorf("judge: %w", err)
 	}
