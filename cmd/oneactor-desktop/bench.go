@@ -56,7 +56,7 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 	prompt := fs.String("prompt", "a red round creature with a hat on the beach", "prompt")
 	guidance := fs.String("guidance", "plain", "comma-separated: plain (CFG), eta2_0 and oneactor (cluster-conditioned guidance with η2 = 0 / the default η2, offsets at --word)")
 	word := fs.String("word", "creature", "base word for the OneActor modes (must be in the prompt)")
-	unetModes := fs.String("unet", "split", "comma-separated: split (prompt projections once per prompt, the default) and exported (the UNet as exported), timed in turns")
+	unetModes := fs.String("unet", "split", "comma-separated, timed in turns: split (prompt projections once per prompt, the default), fused (split, attentions fused and checked) and exported (the UNet as exported)")
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -78,24 +78,27 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		eng            *diffusion.Engine
 	}
 	var modes []benchMode
+	var variants []string           // the UNet variants, in order
+	var engines []*diffusion.Engine // and their engines
 	unets := strings.Split(*unetModes, ",")
 	for _, u := range unets {
-		eng := e
-		switch u {
-		case "split":
-		case "exported":
-			rt, err := svc.Runtime()
-			if err != nil {
-				fmt.Fprintln(stderr, "bench:", err)
-				return 1
-			}
-			eng = diffusion.NewEngine(rt, e.Model, svc.SessionOptions())
-			eng.SetHoistProjections(false)
-			defer eng.Close()
-		default:
-			fmt.Fprintf(stderr, "bench: --unet %q: use split, exported\n", u)
+		if u != "split" && u != "fused" && u != "exported" {
+			fmt.Fprintf(stderr, "bench: --unet %q: use split, fused, exported\n", u)
 			return 2
 		}
+		// Each variant is an engine of its own with explicit settings, so
+		// the names mean the same whatever the engine's defaults are.
+		rt, err := svc.Runtime()
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		eng := diffusion.NewEngine(rt, e.Model, svc.SessionOptions())
+		eng.SetHoistProjections(u != "exported")
+		eng.SetFuseAttention(u == "fused")
+		defer eng.Close()
+		variants = append(variants, u)
+		engines = append(engines, eng)
 		for _, g := range strings.Split(*guidance, ",") {
 			if g != "plain" && g != "eta2_0" && g != "oneactor" {
 				fmt.Fprintf(stderr, "bench: --guidance %q: use plain, eta2_0, oneactor\n", g)
@@ -178,6 +181,9 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 			fmt.Fprintf(stdout, "%-6d %-15s %11.3fs %11.3fs %9.1f%% %10s %10.1f MiB\n", n, m.name, median(walls[m.name]),
 				median(durations(inside[m.name])), 100*median(shares[m.name]), ratio, peakRSSMiB())
 		}
+	}
+	for i, u := range variants {
+		fmt.Fprintf(stdout, "UNet %s: %s\n", u, engines[i].UNetNote())
 	}
 	return 0
 }

@@ -134,7 +134,7 @@ func TestBenchCommands(t *testing.T) {
 		t.Fatalf("bench generate --guidance: exit %d: %s", code, stderr.String())
 	}
 	if code := run([]string{"--data-dir", data, "bench", "generate", "--model", model, "--steps", "3", "--batch", "1", "--repeat", "1",
-		"--unet", "split,exported"}, &stdout, &stderr); code != 0 {
+		"--unet", "split,fused,exported"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("bench generate --unet: exit %d: %s", code, stderr.String())
 	}
 	if code := run([]string{"--data-dir", data, "bench", "generate", "--model", model, "--unet", "nonsense"}, &stdout, &stderr); code != 2 {
@@ -144,7 +144,7 @@ func TestBenchCommands(t *testing.T) {
 		t.Fatalf("bench grad: exit %d: %s", code, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"ORT share", "eta2_0", "oneactor", "vs plain", "plain/split", "plain/exported", "forward+backward median", "backward nodes"} {
+	for _, want := range []string{"ORT share", "eta2_0", "oneactor", "vs plain", "plain/split", "plain/fused", "plain/exported", "forward+backward median", "backward nodes"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, out)
 		}

@@ -39,12 +39,12 @@ func (e *Engine) UNetNote() string {
 	return e.unetNote
 }
 
-// openUNet opens the UNet at path, with its attentions fused when
-// onnx.FuseAttention finds them and the fused graph gives the same output
-// as the original on a fixed random input; otherwise the original, with the
-// reason logged. Called with e.mu held.
+// openUNet opens the UNet at path: split around its prompt projections
+// (hoistedUNet) where it can be, and with its attentions fused where
+// fusion is on and the fused graph passes the check (checkedFused);
+// otherwise as exported, with the reason logged. Called with e.mu held.
 func (e *Engine) openUNet(path string) (*ort.Session, error) {
-	if !e.noHoist && !e.fuse {
+	if !e.noHoist {
 		s, hz, err := e.hoistedUNet(path)
 		if err == nil {
 			e.hoist = hz
@@ -72,8 +72,25 @@ func (e *Engine) openUNet(path string) (*ort.Session, error) {
 
 var errNothingToFuse = errors.New("no attention to fuse")
 
-// fusedUNet writes the fused UNet to a temporary folder (its weights
-// hard-linked, the model folder untouched), checks it and opens it.
+// editFused, when set (by tests), edits each fused graph before it is
+// saved: a wrong fusion must be caught by the check.
+var editFused func(*onnx.Model)
+
+// fuseInto fuses m's attentions and writes the result to path (weights
+// hard-linked to the model folder's); n = 0 when there was nothing to fuse.
+func fuseInto(m *onnx.Model, path string) (int, error) {
+	n, err := onnx.FuseAttention(m)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	if editFused != nil {
+		editFused(m)
+	}
+	return n, m.SaveLinked(path, m.ExternalPaths())
+}
+
+// fusedUNet writes the fused UNet to a temporary folder (the model folder
+// untouched), checks it and opens it.
 func (e *Engine) fusedUNet(path string) (*ort.Session, int, error) {
 	u := e.Model.UNet
 	if u.SampleType != onnx.Float || u.ContextType != onnx.Float || u.OutType != onnx.Float {
@@ -86,34 +103,51 @@ func (e *Engine) fusedUNet(path string) (*ort.Session, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	n, err := onnx.FuseAttention(m)
-	if err != nil {
-		return nil, 0, err
-	}
-	if n == 0 {
-		return nil, 0, errNothingToFuse
-	}
 	tmp, err := os.MkdirTemp("", "oneactor-unet-")
 	if err != nil {
 		return nil, 0, err
 	}
 	defer os.RemoveAll(tmp) // the session holds what it needs once created
 	fused := filepath.Join(tmp, "model.onnx")
-	if err := m.SaveLinked(fused, m.ExternalPaths()); err != nil {
+	n, err := fuseInto(m, fused)
+	if err != nil {
 		return nil, 0, err
 	}
-	want, err := e.checkRun(path)
+	if n == 0 {
+		return nil, 0, errNothingToFuse
+	}
+	in, out, err := checkInputs(u, e.Model)
 	if err != nil {
-		return nil, 0, fmt.Errorf("check run of the original UNet: %w", err)
+		return nil, 0, err
+	}
+	defer in.Destroy()
+	defer out.Destroy()
+	s, err := e.checkedFused(path, fused, func(s *ort.Session) ([]float32, error) { return runCheck(s, in, u.Out, out) })
+	return s, n, err
+}
+
+// checkedFused opens the fused graph when it gives the same output as the
+// original on the check input (run), and fails otherwise. The two are
+// opened one after the other, so a big UNet is never in memory twice; the
+// price is one more session creation when a model is opened.
+func (e *Engine) checkedFused(original, fused string, run func(*ort.Session) ([]float32, error)) (*ort.Session, error) {
+	o, err := e.rt.NewSession(original, e.opts)
+	if err != nil {
+		return nil, err
+	}
+	want, err := run(o)
+	o.Close()
+	if err != nil {
+		return nil, fmt.Errorf("check run of the unfused UNet: %w", err)
 	}
 	s, err := e.rt.NewSession(fused, e.opts)
 	if err != nil {
-		return nil, 0, fmt.Errorf("the fused UNet does not load: %w", err)
+		return nil, fmt.Errorf("the fused UNet does not load: %w", err)
 	}
-	got, err := runCheck(s, u, e.Model)
+	got, err := run(s)
 	if err != nil {
 		s.Close()
-		return nil, 0, fmt.Errorf("the fused UNet does not run: %w", err)
+		return nil, fmt.Errorf("the fused UNet does not run: %w", err)
 	}
 	worst, scale := 0.0, 0.0
 	for i := range want {
@@ -122,42 +156,29 @@ func (e *Engine) fusedUNet(path string) (*ort.Session, int, error) {
 	}
 	if math.IsNaN(worst) || worst > 1e-4*math.Max(1, scale) {
 		s.Close()
-		return nil, 0, fmt.Errorf("the fused UNet's output differs from the original by %.3g (scale %.3g)", worst, scale)
+		return nil, fmt.Errorf("the fused UNet's output differs from the unfused one by %.3g (scale %.3g)", worst, scale)
 	}
-	return s, n, nil
+	return s, nil
 }
 
-// checkRun runs the UNet file at path once on the check input.
-func (e *Engine) checkRun(path string) ([]float32, error) {
-	s, err := e.rt.NewSession(path, e.opts)
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	return runCheck(s, e.Model.UNet, e.Model)
-}
-
-// runCheck feeds a UNet session two rows of fixed random latents (8×8) and
-// text states at timestep 500 and returns its output.
-func runCheck(s *ort.Session, u UNetIO, m *Model) ([]float32, error) {
+// checkInputs are two rows of fixed random latents (8×8) and text states
+// at timestep 500, and an output tensor for them; the caller destroys both.
+func checkInputs(u UNetIO, m *Model) (ort.Feeds, *ort.Tensor, error) {
 	const B, hw = 2, 8
 	L := int64(77)
 	if m.Tokenizer != nil {
 		L = int64(m.Tokenizer.MaxLength())
 	}
 	rng := rand.New(rand.NewPCG(20, 26))
-	var tensors []*ort.Tensor
-	defer func() {
-		for _, t := range tensors {
-			t.Destroy()
-		}
-	}()
-	mk := func(dt onnx.DataType, fill bool, shape ...int64) (*ort.Tensor, error) {
+	in := ort.Feeds{}
+	mk := func(name string, dt onnx.DataType, fill bool, shape ...int64) (*ort.Tensor, error) {
 		t, err := ort.NewTensor(dt, shape...)
 		if err != nil {
 			return nil, err
 		}
-		tensors = append(tensors, t)
+		if name != "" {
+			in[name] = t
+		}
 		if v := t.Float32s(); v != nil && fill {
 			for i := range v {
 				v[i] = float32(rng.NormFloat64())
@@ -165,30 +186,35 @@ func runCheck(s *ort.Session, u UNetIO, m *Model) ([]float32, error) {
 		}
 		return t, nil
 	}
-	sample, err := mk(onnx.Float, true, B, m.LatentChannels, hw, hw)
-	if err != nil {
-		return nil, err
-	}
-	ctx, err := mk(onnx.Float, true, B, L, u.ContextWidth)
-	if err != nil {
-		return nil, err
-	}
 	var tshape []int64
 	if u.TimestepRank == 1 {
 		tshape = []int64{B}
 	}
-	ts, err := mk(u.TimestepType, false, tshape...)
+	_, err := mk(u.Sample, onnx.Float, true, B, m.LatentChannels, hw, hw)
+	if err == nil {
+		_, err = mk(u.Context, onnx.Float, true, B, L, u.ContextWidth)
+	}
+	if err == nil {
+		var ts *ort.Tensor
+		if ts, err = mk(u.Timestep, u.TimestepType, false, tshape...); err == nil {
+			err = setTimestep(ts, 500)
+		}
+	}
+	var out *ort.Tensor
+	if err == nil {
+		out, err = mk("", onnx.Float, false, B, m.LatentChannels, hw, hw)
+	}
 	if err != nil {
-		return nil, err
+		in.Destroy()
+		return nil, nil, err
 	}
-	if err := setTimestep(ts, 500); err != nil {
-		return nil, err
-	}
-	out, err := mk(onnx.Float, false, B, m.LatentChannels, hw, hw)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Run(context.Background(), ort.Feeds{u.Sample: sample, u.Timestep: ts, u.Context: ctx}, ort.Feeds{u.Out: out}); err != nil {
+	return in, out, nil
+}
+
+// runCheck runs a UNet session on the check feeds and returns a copy of
+// its output.
+func runCheck(s *ort.Session, in ort.Feeds, outName string, out *ort.Tensor) ([]float32, error) {
+	if err := s.Run(context.Background(), in, ort.Feeds{outName: out}); err != nil {
 		return nil, err
 	}
 	return append([]float32{}, out.Float32s()...), nil

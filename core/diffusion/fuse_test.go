@@ -12,7 +12,8 @@ import (
 )
 
 // The engine fuses the ToyWorld UNet's attentions (optimum and diffusers
-// exports) and the images stay what they were for the same seed.
+// exports), alone and in the main part of the split UNet, and the images
+// stay what they were for the same seed.
 func TestFusedUNetKeepsImages(t *testing.T) {
 	rt := testRuntime(t)
 	m, _ := toyworld(t)
@@ -26,10 +27,10 @@ func TestFusedUNetKeepsImages(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		gen := func(fuse bool) (*Result, string) {
+		gen := func(fuse, hoist bool) (*Result, string) {
 			e := NewEngine(rt, lm, ort.SessionOptions{Provider: ort.ProviderCPU})
 			defer e.Close()
-			e.SetHoistProjections(false) // fusion alone (hoisted_test.go covers both)
+			e.SetHoistProjections(hoist)
 			e.SetFuseAttention(fuse)
 			r, err := e.Generate(ctx, req, nil)
 			if err != nil {
@@ -37,17 +38,67 @@ func TestFusedUNetKeepsImages(t *testing.T) {
 			}
 			return r, e.UNetNote()
 		}
-		plain, _ := gen(false)
-		fused, note := gen(true)
-		if !strings.HasPrefix(note, "14 attentions fused") {
-			t.Errorf("%s: UNet %s, want its 14 attentions fused", l.name, note)
-		}
-		for i := range plain.Images {
-			if d := maxDiff(plain.Images[i], fused.Images[i]); d > 2 {
-				t.Errorf("%s image %d: %d/255 from the unfused UNet", l.name, i, d)
-			} else {
-				t.Logf("%s image %d: max |diff| %d/255 (%s)", l.name, i, d, note)
+		plain, _ := gen(false, false)
+		for _, c := range []struct {
+			hoist bool
+			note  string
+		}{{false, "14 attentions fused into MultiHeadAttention"}, {true, "15 prompt projections computed once per prompt, 14 attentions fused into MultiHeadAttention"}} {
+			fused, note := gen(true, c.hoist)
+			if note != c.note {
+				t.Errorf("%s: UNet %q, want %q", l.name, note, c.note)
+			}
+			for i := range plain.Images {
+				if d := maxDiff(plain.Images[i], fused.Images[i]); d > 2 {
+					t.Errorf("%s image %d: %d/255 from the UNet as exported (%s)", l.name, i, d, note)
+				} else {
+					t.Logf("%s image %d: max |diff| %d/255 (%s)", l.name, i, d, note)
+				}
 			}
 		}
 	}
 }
+
+// A fused graph that computes something else (here: every attention's
+// scale halved) fails the check, and the engine runs the unfused graph:
+// the images are the exported UNet's.
+func TestWrongFusionIsCaught(t *testing.T) {
+	rt := testRuntime(t)
+	m, _ := toyworld(t)
+	editFused = func(g *onnx.Model) {
+		for _, n := range g.Proto.GetGraph().GetNode() {
+			if n.GetOpType() != "MultiHeadAttention" {
+				continue
+			}
+			for _, a := range n.GetAttribute() {
+				if a.GetName() == "scale" {
+					a.F = ptrTo(a.GetF() / 2)
+				}
+			}
+		}
+	}
+	defer func() { editFused = nil }()
+	req := Request{Prompt: "a blue tall creature at night", Steps: 6, CFG: 7.5, Sampler: schedule.Euler, Seed: 11, N: 1, Width: 32, Height: 32}
+	gen := func(fuse, hoist bool) (*Result, string) {
+		e := NewEngine(rt, m, ort.SessionOptions{Provider: ort.ProviderCPU})
+		defer e.Close()
+		e.SetHoistProjections(hoist)
+		e.SetFuseAttention(fuse)
+		r, err := e.Generate(context.Background(), req, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, e.UNetNote()
+	}
+	plain, _ := gen(false, false)
+	for _, hoist := range []bool{false, true} {
+		r, note := gen(true, hoist)
+		if !strings.Contains(note, "differs from the unfused one") {
+			t.Errorf("hoist %v: UNet note %q, want the failed check named", hoist, note)
+		}
+		if d := maxDiff(plain.Images[0], r.Images[0]); d != 0 {
+			t.Errorf("hoist %v: %d/255 from the UNet as exported: the wrong fusion was used", hoist, d)
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
