@@ -2,7 +2,7 @@
 
 Images are RES x RES RGB (RES = 32). 32x32 was chosen so that the whole model family
 (VAE factor 4 -> 8x8x4 latents) trains in well under 100 minutes on 2 CPU cores while every
-attribute is still clearly visible (body ~9-13 px, eyes 1-3 px, accessories 3-6 px).
+attribute is still clearly visible (body ~9-13 px, eyes 1-6 px: sleepy = 3-px slit under a 3-px lid, accessories 3-6 px).
 
 Identity = (colour, shape, eyes, accessory): 6 x 3 x 3 x 4 = 216 combinations.
 Scene = one of 8 named backgrounds.
@@ -274,7 +274,8 @@ def draw_creature(d, ident, p, kp):
             d.point((x, y), fill=(0, 0, 0))
         elif eyes == "tiny":
             d.point((x, y), fill=(0, 0, 0))
-        else:
+        else:  # sleepy: a 3-px slit under a 3-px lid of the outline colour (6 px, unlike tiny's single dot)
+            d.line([(x - 1, y - 1), (x + 1, y - 1)], fill=dark)
             d.line([(x - 1, y), (x + 1, y)], fill=(0, 0, 0))
     # accessory
     acc = ACCESSORIES[ident[3]]
