@@ -56,7 +56,7 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 	prompt := fs.String("prompt", "a red round creature with a hat on the beach", "prompt")
 	guidance := fs.String("guidance", "plain", "comma-separated: plain (CFG), eta2_0 and oneactor (cluster-conditioned guidance with η2 = 0 / the default η2, offsets at --word)")
 	word := fs.String("word", "creature", "base word for the OneActor modes (must be in the prompt)")
-	unetModes := fs.String("unet", "split", "comma-separated, timed in turns: split (prompt projections once per prompt, the default), fused (split, attentions fused and checked) and exported (the UNet as exported)")
+	unetModes := fs.String("unet", "fused", "comma-separated, timed in turns: fused (the engine's default: prompt projections once per prompt, attentions fused after a check), split (the projections alone) and exported (the UNet as exported)")
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2

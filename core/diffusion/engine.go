@@ -24,7 +24,7 @@ type Engine struct {
 	sessions  map[string]*ort.Session
 	tensors   map[string]*ort.Tensor
 	unetFile  string   // a variant of unet/model.onnx in the same folder, "" for the original
-	fuse      bool     // open the UNet with its attentions fused (opt-in, see SetFuseAttention)
+	noFuse    bool     // leave the UNet's attentions as exported (see SetFuseAttention)
 	noHoist   bool     // open the UNet as exported, prompt projections inside (see SetHoistProjections)
 	hoist     *hoisted // the open UNet's prompt projections, when it was split
 	unetNote  string   // how the UNet session was opened

@@ -80,7 +80,7 @@ func (e *Engine) hoistedUNet(path string) (*ort.Session, *hoisted, error) {
 		return nil, nil, err
 	}
 	fusedPath, fused := filepath.Join(tmp, "fused.onnx"), 0
-	if e.fuse {
+	if !e.noFuse {
 		if fused, err = fuseInto(h.Main, fusedPath); err != nil {
 			log.Printf("diffusion: the UNet's attentions are not fused: %v", err)
 			fused = 0

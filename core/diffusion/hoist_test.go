@@ -35,6 +35,7 @@ func TestHoistedUNetKeepsImages(t *testing.T) {
 				e := NewEngine(rt, lm, ort.SessionOptions{Provider: ort.ProviderCPU})
 				defer e.Close()
 				e.SetHoistProjections(hoist)
+				e.SetFuseAttention(false) // the split alone (fuse_test.go covers both)
 				r, err := e.Generate(ctx, req, nil)
 				if err != nil {
 					t.Fatal(err)
