@@ -58,7 +58,8 @@ func TestProfileUNet(t *testing.T) {
 // 8 rows, one thread, the two taking turns, and compares their outputs
 // (UNET_AB=fused: the UNet as onnx.FuseAttention rewrites it).
 // $UNET_AB_BASE replaces the original as the baseline; $UNET_AB_CONFIG
-// ("key=value,…") adds session configuration entries to the edited side.
+// ("key=value,…") adds session configuration entries to the edited side;
+// UNET_AB_OPT=extended opens it without the layout optimisations.
 func TestABUNet(t *testing.T) {
 	other := os.Getenv("UNET_AB")
 	if other == "" {
@@ -102,6 +103,9 @@ func TestABUNet(t *testing.T) {
 			k, v, _ := strings.Cut(kv, "=")
 			bopts.Config[k] = v
 		}
+	}
+	if os.Getenv("UNET_AB_OPT") == "extended" { // the edited side without the layout (NCHWc) optimisations
+		bopts.OptLevel = ort.OptExtended
 	}
 	b, err := rt.NewSession(other, bopts)
 	if err != nil {
