@@ -17,7 +17,6 @@ import (
 func TestFusedUNetKeepsImages(t *testing.T) {
 	rt := testRuntime(t)
 	m, _ := toyworld(t)
-	ctx := context.Background()
 	req := Request{Prompt: "a green pointy creature with a crown in the desert", Steps: 12, CFG: 7.5, Sampler: schedule.Euler, Seed: 7, N: 2, Width: 32, Height: 32}
 	for _, l := range []struct{ name, data string }{{"optimum", ""}, {"diffusers", onnx.WeightsPB}} {
 		lm := m
@@ -27,17 +26,7 @@ func TestFusedUNetKeepsImages(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		gen := func(fuse, hoist bool) (*Result, string) {
-			e := NewEngine(rt, lm, ort.SessionOptions{Provider: ort.ProviderCPU})
-			defer e.Close()
-			e.SetHoistProjections(hoist)
-			e.SetFuseAttention(fuse)
-			r, err := e.Generate(ctx, req, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return r, e.UNetNote()
-		}
+		gen := func(fuse, hoist bool) (*Result, string) { return generateUNet(t, rt, lm, req, fuse, hoist) }
 		plain, _ := gen(false, false)
 		for _, c := range []struct {
 			hoist bool
@@ -78,17 +67,7 @@ func TestWrongFusionIsCaught(t *testing.T) {
 	}
 	defer func() { editFused = nil }()
 	req := Request{Prompt: "a blue tall creature at night", Steps: 6, CFG: 7.5, Sampler: schedule.Euler, Seed: 11, N: 1, Width: 32, Height: 32}
-	gen := func(fuse, hoist bool) (*Result, string) {
-		e := NewEngine(rt, m, ort.SessionOptions{Provider: ort.ProviderCPU})
-		defer e.Close()
-		e.SetHoistProjections(hoist)
-		e.SetFuseAttention(fuse)
-		r, err := e.Generate(context.Background(), req, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r, e.UNetNote()
-	}
+	gen := func(fuse, hoist bool) (*Result, string) { return generateUNet(t, rt, m, req, fuse, hoist) }
 	plain, _ := gen(false, false)
 	for _, hoist := range []bool{false, true} {
 		r, note := gen(true, hoist)
@@ -102,3 +81,18 @@ func TestWrongFusionIsCaught(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// generateUNet draws req on a new engine with the UNet's attention fusion
+// and projection hoisting set, and says how the UNet was opened.
+func generateUNet(t *testing.T, rt *ort.Runtime, m *Model, req Request, fuse, hoist bool) (*Result, string) {
+	t.Helper()
+	e := NewEngine(rt, m, ort.SessionOptions{Provider: ort.ProviderCPU})
+	defer e.Close()
+	e.SetHoistProjections(hoist)
+	e.SetFuseAttention(fuse)
+	r, err := e.Generate(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, e.UNetNote()
+}

@@ -17,7 +17,6 @@ import (
 func TestHoistedUNetKeepsImages(t *testing.T) {
 	rt := testRuntime(t)
 	m, _ := toyworld(t)
-	ctx := context.Background()
 	for _, l := range []string{"optimum", "diffusers"} {
 		lm := m
 		if l != "optimum" {
@@ -31,17 +30,8 @@ func TestHoistedUNetKeepsImages(t *testing.T) {
 			{Prompt: "a creature on the beach", Steps: 9, CFG: 7.5, Sampler: schedule.Euler, Seed: 3, N: 1, Width: 32, Height: 32,
 				Guidance: func(e Embeddings) (Guider, error) { return newSwitchingRows(e, 5), nil }},
 		} {
-			gen := func(hoist bool) (*Result, string) {
-				e := NewEngine(rt, lm, ort.SessionOptions{Provider: ort.ProviderCPU})
-				defer e.Close()
-				e.SetHoistProjections(hoist)
-				e.SetFuseAttention(false) // the split alone (fuse_test.go covers both)
-				r, err := e.Generate(ctx, req, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return r, e.UNetNote()
-			}
+			// the split alone (fuse_test.go covers it fused)
+			gen := func(hoist bool) (*Result, string) { return generateUNet(t, rt, lm, req, false, hoist) }
 			plain, _ := gen(false)
 			split, note := gen(true)
 			if !strings.HasPrefix(note, "15 prompt projections computed once per prompt") {
