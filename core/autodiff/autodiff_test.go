@@ -10,16 +10,8 @@ import (
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/onnx/onnxpb"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 )
-
-func testRuntime(t testing.TB) *ort.Runtime {
-	t.Helper()
-	rt, err := ort.Init()
-	if err != nil {
-		t.Fatalf("ONNX Runtime: %v (run the tests with `make test`)", err)
-	}
-	return rt
-}
 
 type input struct {
 	name   string
@@ -280,7 +272,7 @@ func baseCases(weight weightFn, fc floatFn) []opCase {
 }
 
 func TestOpGradients(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	for _, c := range baseCases(weight, const32) {
 		t.Run(c.name, func(t *testing.T) { runCase(t, rt, c) })
 	}
@@ -289,7 +281,7 @@ func TestOpGradients(t *testing.T) {
 // TestOpGradients64 runs the same cases in float64 where ONNX Runtime's CPU
 // kernels (forward and those the gradient uses) exist in float64.
 func TestOpGradients64(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	for _, c := range baseCases(weight64, const64) {
 		if c.float32Only != "" {
 			continue

@@ -11,13 +11,14 @@ import (
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 )
 
 // A model with external weights: the gradient model refers to the same
 // weights file (no copy), through a hard link from the cache folder or
 // beside the model, and a second Build reuses the first.
 func TestBuildKeepsWeightsExternalAndCaches(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	r := rand.New(rand.NewSource(3))
 	b := onnx.NewBuilder("ext", 17)
 	x := b.Input("x", onnx.Float, 2, 64)
@@ -84,7 +85,7 @@ func TestBuildKeepsWeightsExternalAndCaches(t *testing.T) {
 
 // A float16 model is widened to float32 for the backward pass.
 func TestBuildFloat16AsFloat32(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	b := onnx.NewBuilder("half", 17)
 	x := b.Input("x", onnx.Float16, 1, 3000)
 	w := make([]float32, 3000)
@@ -136,7 +137,7 @@ func float16Round(v float32) float32 { return float16.Fromfloat32(v).Float32() }
 // The retained-activation estimate grows with the rows evaluated together,
 // which is why tuning runs the UNet one row at a time.
 func TestMemoryEstimateScalesWithRows(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	r := rand.New(rand.NewSource(9))
 	b := onnx.NewBuilder("net", 17)
 	x := b.Input("x", onnx.Float, "batch", 8, 16, 16)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 )
 
 // resizeCfg is one Resize configuration for the forward-mapping and
@@ -119,7 +120,7 @@ func goResize(t *testing.T, r resizeCfg, x []float32) []float64 {
 // ONNX Runtime's own Resize: the gradient is only right if the forward
 // mapping is.
 func TestResizeMatrixMatchesORT(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	for i, r := range resizeCfgs {
 		t.Run(r.String(), func(t *testing.T) {
 			b := onnx.NewBuilder("resize", 17)
@@ -254,14 +255,14 @@ func moreCases(weight weightFn) []opCase {
 }
 
 func TestOpGradientsMore(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	for _, c := range moreCases(weight) {
 		t.Run(c.name, func(t *testing.T) { runCase(t, rt, c) })
 	}
 }
 
 func TestOpGradientsMore64(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	for _, c := range moreCases(weight64) {
 		if c.float32Only != "" {
 			continue // float32 with TestOpGradientsMore's tolerance
@@ -275,7 +276,7 @@ func TestOpGradientsMore64(t *testing.T) {
 // bias per group) and 21 (per channel), which ONNX Runtime runs as the
 // op's function body.
 func TestOpGradientsGroupNorm(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	for _, c := range []struct {
 		opset        int64
 		x            []int64
@@ -346,7 +347,7 @@ func TestSliceRange(t *testing.T) {
 // TestUnsupportedVariants: the forms the new rules do not cover fail with
 // an UnsupportedError that says why, not with a wrong gradient.
 func TestUnsupportedVariants(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	for _, c := range []struct {
 		name, want string
 		x          []int64

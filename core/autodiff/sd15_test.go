@@ -11,6 +11,7 @@ import (
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 )
 
 // TestSD15GradientMatchesTorch compiles d MSE / d encoder_hidden_states of
@@ -24,7 +25,7 @@ func TestSD15GradientMatchesTorch(t *testing.T) {
 	if dir == "" {
 		t.Skip("ONEACTOR_SD15_DIR not set (see tools/autodiff/sd15_unet.py)")
 	}
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	read := func(name string, dims ...int64) *ort.Tensor {
 		raw, err := os.ReadFile(filepath.Join(dir, "reference", name+".bin"))
 		if err != nil {

@@ -10,13 +10,14 @@ import (
 	"github.com/oneactor/oneactor-desktop/core/internal/golden"
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 )
 
 // d mean((UNet(x, t, c) − target)²) / dc of the committed ToyWorld UNet
 // (rank-0 int64 timestep, so rows with their own timestep run one at a
 // time and the row gradients are scaled by 1/rows) against torch autograd.
 func TestToyWorldUNetGradientMatchesTorch(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	g, err := golden.Load(toyRoot())
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +81,7 @@ func TestToyWorldUNetGradientMatchesTorch(t *testing.T) {
 // The same for ControlNet + residual UNet composed into one graph: the text
 // input feeds both, so its gradient sums both paths.
 func TestToyWorldControlNetGradientMatchesTorch(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	g, err := golden.Load(toyRoot())
 	if err != nil {
 		t.Fatal(err)

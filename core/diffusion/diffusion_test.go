@@ -12,6 +12,7 @@ import (
 	"github.com/oneactor/oneactor-desktop/core/diffusion/difftest"
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 	"github.com/oneactor/oneactor-desktop/core/schedule"
 )
 
@@ -23,15 +24,6 @@ var (
 
 func writeFixture(t testing.TB, dir string, l difftest.Layout) {
 	difftest.WriteFolder(t, dir, filepath.Join("..", ".."), l)
-}
-
-func testRuntime(t testing.TB) *ort.Runtime {
-	t.Helper()
-	rt, err := ort.Init()
-	if err != nil {
-		t.Fatalf("ONNX Runtime: %v (run with `make test`)", err)
-	}
-	return rt
 }
 
 func TestOpenReadsRolesFromSignatures(t *testing.T) {
@@ -128,7 +120,7 @@ func newEngine(t *testing.T, l difftest.Layout) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := NewEngine(testRuntime(t), m, ort.SessionOptions{Provider: ort.ProviderCPU})
+	e := NewEngine(orttest.Runtime(t), m, ort.SessionOptions{Provider: ort.ProviderCPU})
 	t.Cleanup(func() { e.Close() })
 	return e
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/oneactor/oneactor-desktop/core/diffusion/difftest"
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 	"github.com/oneactor/oneactor-desktop/core/schedule"
 )
 
@@ -15,7 +16,7 @@ import (
 // exports), alone and in the main part of the split UNet, and the images
 // stay what they were for the same seed.
 func TestFusedUNetKeepsImages(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	m, _ := toyworld(t)
 	req := Request{Prompt: "a green pointy creature with a crown in the desert", Steps: 12, CFG: 7.5, Sampler: schedule.Euler, Seed: 7, N: 2, Width: 32, Height: 32}
 	for _, l := range []struct{ name, data string }{{"optimum", ""}, {"diffusers", onnx.WeightsPB}} {
@@ -51,7 +52,7 @@ func TestFusedUNetKeepsImages(t *testing.T) {
 // scale halved) fails the check, and the engine runs the unfused graph:
 // the images are the exported UNet's.
 func TestWrongFusionIsCaught(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	m, _ := toyworld(t)
 	editFused = func(g *onnx.Model) {
 		for _, n := range g.Proto.GetGraph().GetNode() {

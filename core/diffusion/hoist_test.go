@@ -7,6 +7,7 @@ import (
 
 	"github.com/oneactor/oneactor-desktop/core/diffusion/difftest"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 	"github.com/oneactor/oneactor-desktop/core/schedule"
 )
 
@@ -15,7 +16,7 @@ import (
 // batch, and rows that change partway through sampling (the projections
 // must then be recomputed, not reused).
 func TestHoistedUNetKeepsImages(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	m, _ := toyworld(t)
 	for _, l := range []string{"optimum", "diffusers"} {
 		lm := m
@@ -77,7 +78,7 @@ func (g *switchingRows) Combine(step, steps int, preds [][]float32, out []float3
 // A UNet whose graph file is big (weights inside it) runs as exported: the
 // split would copy its weights.
 func TestHoistSkipsEmbeddedWeights(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	m, _ := toyworld(t)
 	old := maxSplitGraphBytes
 	maxSplitGraphBytes = 1000 // the ToyWorld graph file is ~300 kB

@@ -10,6 +10,7 @@ import (
 	"github.com/oneactor/oneactor-desktop/core/internal/golden"
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 	"github.com/oneactor/oneactor-desktop/core/schedule"
 )
 
@@ -64,7 +65,7 @@ func goldenTensor(t *testing.T, g *golden.Set, name string, dt onnx.DataType) *o
 
 // Each component's outputs match PyTorch within the golden tolerance.
 func TestToyWorldComponentsMatchGoldens(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	m, g := toyworld(t)
 	ctx := context.Background()
 	dirs := map[string]string{"text_encoder": "text_encoder", "unet": "unet", "vae_encoder": "vae_encoder", "vae_decoder": "vae_decoder", "judge": "judge"}
@@ -126,7 +127,7 @@ func TestToyWorldComponentsMatchGoldens(t *testing.T) {
 
 // The whole pipeline from the same x_T gives PyTorch's latents.
 func TestToyWorldPipelineMatchesReferenceSampler(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	m, g := toyworld(t)
 	e := NewEngine(rt, m, ort.SessionOptions{Provider: ort.ProviderCPU})
 	defer e.Close()
@@ -152,7 +153,7 @@ func TestToyWorldPipelineMatchesReferenceSampler(t *testing.T) {
 
 // Every ToyWorld layout makes the same picture from the same seed.
 func TestToyWorldLayoutsAgree(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	m, _ := toyworld(t)
 	ctx := context.Background()
 	req := Request{Prompt: "a green pointy creature with a crown in the desert", Steps: 20, CFG: 7.5, Sampler: schedule.Euler, Seed: 42, N: 1, Width: 32, Height: 32}

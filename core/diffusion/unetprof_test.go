@@ -14,6 +14,7 @@ import (
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 )
 
 // TestProfileUNet writes ONNX Runtime's per-node profile of the ToyWorld
@@ -24,7 +25,7 @@ func TestProfileUNet(t *testing.T) {
 	if prefix == "" {
 		t.Skip("set UNET_PROFILE")
 	}
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	m, _ := toyworld(t)
 	path := filepath.Join(m.Dir, m.UNet.Dir, "model.onnx")
 	if f := os.Getenv("UNET_FILE"); f != "" {
@@ -40,7 +41,7 @@ func TestProfileUNet(t *testing.T) {
 	if hw <= 0 {
 		hw = 8
 	}
-	mk := randomTensors(t)
+	mk := orttest.RandomTensors(t, rand.New(rand.NewPCG(1, 2)))
 	sample := mk(onnx.Float, B, m.LatentChannels, hw, hw)
 	ts := mk(u.TimestepType)
 	setTimestep(ts, 500)
@@ -65,7 +66,7 @@ func TestABUNet(t *testing.T) {
 	if other == "" {
 		t.Skip("set UNET_AB")
 	}
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	m, _ := toyworld(t)
 	if other == "fused" || os.Getenv("UNET_AB_FUSE") != "" { // the engine's rewrite: onnx.FuseAttention (of the committed UNet, or of $UNET_AB)
 		src := filepath.Join(m.Dir, m.UNet.Dir, "model.onnx")
@@ -114,7 +115,7 @@ func TestABUNet(t *testing.T) {
 	defer b.Close()
 	u := m.UNet
 	B, hw := int64(8), int64(8)
-	mk := randomTensors(t)
+	mk := orttest.RandomTensors(t, rand.New(rand.NewPCG(1, 2)))
 	sample := mk(onnx.Float, B, m.LatentChannels, hw, hw)
 	ts := mk(u.TimestepType)
 	setTimestep(ts, 500)
@@ -180,22 +181,4 @@ func TestABUNet(t *testing.T) {
 	}
 	t.Logf("max |diff| %.3g; original median %.2f ms (p10 %.2f), edited median %.2f ms (p10 %.2f); edited/original median %.3f, p10 %.3f",
 		worst, 1e3*ta[n/2], 1e3*ta[n/10], 1e3*tb[n/2], 1e3*tb[n/10], tb[n/2]/ta[n/2], tb[n/10]/ta[n/10])
-}
-
-// randomTensors returns a maker of tensors filled (when float32) with
-// standard normal values from a fixed seed, for UNet timing inputs.
-func randomTensors(t *testing.T) func(dt onnx.DataType, shape ...int64) *ort.Tensor {
-	rng := rand.New(rand.NewPCG(1, 2))
-	return func(dt onnx.DataType, shape ...int64) *ort.Tensor {
-		x, err := ort.NewTensor(dt, shape...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v := x.Float32s(); v != nil {
-			for i := range v {
-				v[i] = float32(rng.NormFloat64())
-			}
-		}
-		return x
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/onnx/onnxpb"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 )
 
 // attentionGraph builds one cross-attention over x [B, L, 8] and
@@ -112,7 +113,7 @@ func runAttention(t *testing.T, rt *ort.Runtime, m *onnx.Model, x, ctx []float32
 }
 
 func TestFuseAttentionSmallGraphs(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	for _, folded := range []bool{false, true} {
 		orig := attentionGraph(t, folded)
 		fused := attentionGraph(t, folded)
@@ -186,7 +187,7 @@ func TestFuseAttentionLeavesOthersAlone(t *testing.T) {
 // The ToyWorld UNet: every attention of every transformer block is fused
 // and the UNet's output stays the same.
 func TestFuseAttentionToyWorldUNet(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	m, err := onnx.Load(toyUNet)
 	if err != nil {
 		t.Fatal(err)

@@ -9,13 +9,14 @@ import (
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 )
 
 // The ToyWorld UNet split around encoder_hidden_states — Pre (the 14
 // cross-attention key/value projections) then Main — gives the original's
 // output.
 func TestHoistProjectionsToyWorldUNet(t *testing.T) {
-	rt := testRuntime(t)
+	rt := orttest.Runtime(t)
 	m, err := onnx.Load(toyUNet)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +48,7 @@ func TestHoistProjectionsToyWorldUNet(t *testing.T) {
 	want := runToyUNet(t, rt, toyUNet, in)
 
 	// Pre's outputs, sized from the input as Values says.
-	mk := tensorMaker(t, rand.New(rand.NewPCG(1, 1)))
+	mk := orttest.RandomTensors(t, rand.New(rand.NewPCG(1, 1)))
 	vals := ort.Feeds{}
 	for _, v := range h.Values {
 		vals[v.Name] = mk(v.Type, h.ValueDims(v, ehs.Shape())...)

@@ -9,37 +9,10 @@ import (
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/ort"
+	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 )
 
 // Helpers of the tests that run rewritten graphs in ONNX Runtime.
-
-// testRuntime is ONNX Runtime (`make test` provides the library).
-func testRuntime(t testing.TB) *ort.Runtime {
-	t.Helper()
-	rt, err := ort.Init()
-	if err != nil {
-		t.Fatalf("ONNX Runtime: %v (run with `make test`)", err)
-	}
-	return rt
-}
-
-// tensorMaker returns a maker of tensors, float32 ones filled with standard
-// normal values from r, freed when the test ends.
-func tensorMaker(t testing.TB, r *rand.Rand) func(dt onnx.DataType, shape ...int64) *ort.Tensor {
-	return func(dt onnx.DataType, shape ...int64) *ort.Tensor {
-		x, err := ort.NewTensor(dt, shape...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if v := x.Float32s(); v != nil {
-			for i := range v {
-				v[i] = float32(r.NormFloat64())
-			}
-		}
-		t.Cleanup(x.Destroy)
-		return x
-	}
-}
 
 // maxDiff is the largest |want−got| and the largest |want| (the scale a
 // tolerance is relative to).
@@ -57,7 +30,7 @@ var toyUNet = filepath.Join("..", "..", "models", "toyworld", "unet", "model.onn
 // toyUNetInputs are 3 rows of fixed random latents and text states at
 // timestep 321, in the ToyWorld UNet's input names.
 func toyUNetInputs(t testing.TB) ort.Feeds {
-	mk := tensorMaker(t, rand.New(rand.NewPCG(7, 8)))
+	mk := orttest.RandomTensors(t, rand.New(rand.NewPCG(7, 8)))
 	ts := mk(onnx.Int64)
 	ts.SetInt64([]int64{321})
 	return ort.Feeds{"sample": mk(onnx.Float, 3, 4, 8, 8), "timestep": ts, "encoder_hidden_states": mk(onnx.Float, 3, 77, 64)}
