@@ -78,8 +78,16 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		eng            *diffusion.Engine
 	}
 	var modes []benchMode
-	var variants []string           // the UNet variants, in order
-	var engines []*diffusion.Engine // and their engines
+	type unetVariant struct {
+		name string
+		eng  *diffusion.Engine
+	}
+	var variants []unetVariant
+	rt, err := svc.Runtime()
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
 	unets := strings.Split(*unetModes, ",")
 	for _, u := range unets {
 		if u != "split" && u != "fused" && u != "exported" {
@@ -88,17 +96,11 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		}
 		// Each variant is an engine of its own with explicit settings, so
 		// the names mean the same whatever the engine's defaults are.
-		rt, err := svc.Runtime()
-		if err != nil {
-			fmt.Fprintln(stderr, "bench:", err)
-			return 1
-		}
 		eng := diffusion.NewEngine(rt, e.Model, svc.SessionOptions())
 		eng.SetHoistProjections(u != "exported")
 		eng.SetFuseAttention(u == "fused")
 		defer eng.Close()
-		variants = append(variants, u)
-		engines = append(engines, eng)
+		variants = append(variants, unetVariant{u, eng})
 		for _, g := range strings.Split(*guidance, ",") {
 			if g != "plain" && g != "eta2_0" && g != "oneactor" {
 				fmt.Fprintf(stderr, "bench: --guidance %q: use plain, eta2_0, oneactor\n", g)
@@ -182,8 +184,8 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 				median(durations(inside[m.name])), 100*median(shares[m.name]), ratio, peakRSSMiB())
 		}
 	}
-	for i, u := range variants {
-		fmt.Fprintf(stdout, "UNet %s: %s\n", u, engines[i].UNetNote())
+	for _, v := range variants {
+		fmt.Fprintf(stdout, "UNet %s: %s\n", v.name, v.eng.UNetNote())
 	}
 	return 0
 }

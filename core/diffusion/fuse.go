@@ -96,11 +96,8 @@ func fuseInto(m *onnx.Model, path string) (int, error) {
 // untouched), checks it and opens it.
 func (e *Engine) fusedUNet(path string) (*ort.Session, int, error) {
 	u := e.Model.UNet
-	if u.SampleType != onnx.Float || u.ContextType != onnx.Float || u.OutType != onnx.Float {
-		return nil, 0, fmt.Errorf("%w: only float32 UNets are fused", errNothingToFuse)
-	}
-	if len(u.Residuals) > 0 {
-		return nil, 0, fmt.Errorf("%w: a UNet with ControlNet residual inputs is left as exported", errNothingToFuse)
+	if why := u.keptAsExported(); why != "" {
+		return nil, 0, fmt.Errorf("%w: %s", errNothingToFuse, why)
 	}
 	m, err := onnx.Load(path)
 	if err != nil {
@@ -172,42 +169,39 @@ func checkInputs(u UNetIO, m *Model) (ort.Feeds, *ort.Tensor, error) {
 	if m.Tokenizer != nil {
 		L = int64(m.Tokenizer.MaxLength())
 	}
-	rng := rand.New(rand.NewPCG(20, 26))
-	in := ort.Feeds{}
-	mk := func(name string, dt onnx.DataType, fill bool, shape ...int64) (*ort.Tensor, error) {
-		t, err := ort.NewTensor(dt, shape...)
-		if err != nil {
-			return nil, err
-		}
-		if name != "" {
-			in[name] = t
-		}
-		if v := t.Float32s(); v != nil && fill {
-			for i := range v {
-				v[i] = float32(rng.NormFloat64())
-			}
-		}
-		return t, nil
-	}
 	var tshape []int64
 	if u.TimestepRank == 1 {
 		tshape = []int64{B}
 	}
-	_, err := mk(u.Sample, onnx.Float, true, B, m.LatentChannels, hw, hw)
-	if err == nil {
-		_, err = mk(u.Context, onnx.Float, true, B, L, u.ContextWidth)
-	}
-	if err == nil {
-		var ts *ort.Tensor
-		if ts, err = mk(u.Timestep, u.TimestepType, false, tshape...); err == nil {
-			err = setTimestep(ts, 500)
+	rng := rand.New(rand.NewPCG(20, 26))
+	in := ort.Feeds{}
+	for _, x := range []struct {
+		name  string
+		dt    onnx.DataType
+		shape []int64
+	}{
+		{u.Sample, onnx.Float, []int64{B, m.LatentChannels, hw, hw}},
+		{u.Context, onnx.Float, []int64{B, L, u.ContextWidth}},
+		{u.Timestep, u.TimestepType, tshape},
+	} {
+		t, err := ort.NewTensor(x.dt, x.shape...)
+		if err != nil {
+			in.Destroy()
+			return nil, nil, err
+		}
+		in[x.name] = t
+		if v := t.Float32s(); v != nil && x.name != u.Timestep {
+			for i := range v {
+				v[i] = float32(rng.NormFloat64())
+			}
 		}
 	}
-	var out *ort.Tensor
+	out, err := ort.NewTensor(onnx.Float, B, m.LatentChannels, hw, hw)
 	if err == nil {
-		out, err = mk("", onnx.Float, false, B, m.LatentChannels, hw, hw)
+		err = setTimestep(in[u.Timestep], 500)
 	}
 	if err != nil {
+		out.Destroy()
 		in.Destroy()
 		return nil, nil, err
 	}

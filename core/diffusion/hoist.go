@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,6 +43,20 @@ func (e *Engine) SetHoistProjections(on bool) {
 	e.closeUNetLocked()
 }
 
+// keptAsExported says why the engine runs this UNet's graph as exported
+// ("" when it may split and fuse it): both rewrites are made for float32
+// inputs and outputs, and a UNet with ControlNet residual inputs keeps
+// the graph the ControlNet was exported against.
+func (u UNetIO) keptAsExported() string {
+	switch {
+	case u.SampleType != onnx.Float || u.ContextType != onnx.Float || u.OutType != onnx.Float:
+		return "only float32 UNets are rewritten"
+	case len(u.Residuals) > 0:
+		return "a UNet with ControlNet residual inputs is left as exported"
+	}
+	return ""
+}
+
 // maxSplitGraphBytes is the largest UNet graph file the engine splits: graphs
 // with external weights are a few MB at most. A variable for tests.
 var maxSplitGraphBytes int64 = 64 << 20
@@ -50,8 +65,8 @@ var maxSplitGraphBytes int64 = 64 << 20
 // folder (weights hard-linked) and opens them. Called with e.mu held.
 func (e *Engine) hoistedUNet(path string) (*ort.Session, *hoisted, error) {
 	u := e.Model.UNet
-	if u.SampleType != onnx.Float || u.ContextType != onnx.Float || u.OutType != onnx.Float || len(u.Residuals) > 0 {
-		return nil, nil, fmt.Errorf("%w: only float32 UNets without residual inputs are split", onnx.ErrNothingToHoist)
+	if why := u.keptAsExported(); why != "" {
+		return nil, nil, fmt.Errorf("%w: %s", onnx.ErrNothingToHoist, why)
 	}
 	// The split rewrites the graph file; with the weights inside it (no
 	// external data) that would mean copying them, several times the
@@ -129,10 +144,7 @@ func (e *Engine) checkedFusedSplit(mainPath, fusedPath string, hz *hoisted) (*or
 		return nil, err
 	}
 	defer values.Destroy()
-	feeds := ort.Feeds{}
-	for k, v := range in {
-		feeds[k] = v
-	}
+	feeds := maps.Clone(in) // in still owns the context tensor feed replaces
 	hz.feed(feeds, values, in[u.Context])
 	return e.checkedFused(mainPath, fusedPath, func(s *ort.Session) ([]float32, error) { return runCheck(s, feeds, u.Out, out) })
 }
