@@ -56,7 +56,7 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 	prompt := fs.String("prompt", "a red round creature with a hat on the beach", "prompt")
 	guidance := fs.String("guidance", "plain", "comma-separated: plain (CFG), eta2_0 and oneactor (cluster-conditioned guidance with η2 = 0 / the default η2, offsets at --word)")
 	word := fs.String("word", "creature", "base word for the OneActor modes (must be in the prompt)")
-	unetModes := fs.String("unet", "fused", "comma-separated, timed in turns: fused (the engine's default: prompt projections once per prompt, attentions fused after a check), split (the projections alone) and exported (the UNet as exported)")
+	unetModes := fs.String("unet", "fused", "comma-separated, timed in turns: fused (the engine's default: prompt projections once per prompt, attentions fused and each image's shared rows computed once, after a check), unshared (fused, every row computed in full), split (the projections alone) and exported (the UNet as exported)")
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -90,15 +90,16 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 	}
 	unets := strings.Split(*unetModes, ",")
 	for _, u := range unets {
-		if u != "split" && u != "fused" && u != "exported" {
-			fmt.Fprintf(stderr, "bench: --unet %q: use split, fused, exported\n", u)
+		if u != "split" && u != "fused" && u != "unshared" && u != "exported" {
+			fmt.Fprintf(stderr, "bench: --unet %q: use fused, unshared, split, exported\n", u)
 			return 2
 		}
 		// Each variant is an engine of its own with explicit settings, so
 		// the names mean the same whatever the engine's defaults are.
 		eng := diffusion.NewEngine(rt, e.Model, svc.SessionOptions())
 		eng.SetHoistProjections(u != "exported")
-		eng.SetFuseAttention(u == "fused")
+		eng.SetFuseAttention(u == "fused" || u == "unshared")
+		eng.SetShareRows(u == "fused")
 		defer eng.Close()
 		variants = append(variants, unetVariant{u, eng})
 		for _, g := range strings.Split(*guidance, ",") {

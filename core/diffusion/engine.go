@@ -26,6 +26,7 @@ type Engine struct {
 	unetFile  string   // a variant of unet/model.onnx in the same folder, "" for the original
 	noFuse    bool     // leave the UNet's attentions as exported (see SetFuseAttention)
 	noHoist   bool     // open the UNet as exported, prompt projections inside (see SetHoistProjections)
+	noShare   bool     // compute every row of the UNet in full (see SetShareRows)
 	hoist     *hoisted // the open UNet's prompt projections, when it was split
 	unetNote  string   // how the UNet session was opened
 	scratches map[string][]float32
@@ -273,6 +274,11 @@ func (e *Engine) RunStats() (runs int64, inside time.Duration) {
 		r, d := e.hoist.pre.RunStats()
 		runs += r
 		inside += d
+		if e.hoist.share != nil {
+			r, d := e.hoist.share.prefix.RunStats()
+			runs += r
+			inside += d
+		}
 	}
 	return runs, inside
 }

@@ -149,22 +149,37 @@ func (e *Engine) checkedFused(original, fused string, run func(*ort.Session) ([]
 		s.Close()
 		return nil, fmt.Errorf("the fused UNet does not run: %w", err)
 	}
+	if err := sameOutput(want, got); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("the fused UNet's output differs from the unfused one: %w", err)
+	}
+	return s, nil
+}
+
+// sameOutput fails when got is not want up to float rounding: within 1e-4
+// of the output's scale (at least 1).
+func sameOutput(want, got []float32) error {
 	worst, scale := 0.0, 0.0
 	for i := range want {
 		worst = math.Max(worst, math.Abs(float64(want[i]-got[i])))
 		scale = math.Max(scale, math.Abs(float64(want[i])))
 	}
 	if math.IsNaN(worst) || worst > 1e-4*math.Max(1, scale) {
-		s.Close()
-		return nil, fmt.Errorf("the fused UNet's output differs from the unfused one by %.3g (scale %.3g)", worst, scale)
+		return fmt.Errorf("max |difference| %.3g (scale %.3g)", worst, scale)
 	}
-	return s, nil
+	return nil
 }
 
-// checkInputs are two rows of fixed random latents (8×8) and text states
-// at timestep 500, and an output tensor for them; the caller destroys both.
+// The check inputs: checkImages images of checkRows rows each (the rows of
+// an image share its latents, as guidance rows do), checkHW×checkHW
+// latents, at timestep checkTimestep.
+const checkImages, checkRows, checkHW, checkTimestep = 2, 2, 8, 500
+
+// checkInputs are fixed random latents and text states (a different text
+// row for every row), and an output tensor for them; the caller destroys
+// both.
 func checkInputs(u UNetIO, m *Model) (ort.Feeds, *ort.Tensor, error) {
-	const B, hw = 2, 8
+	const B, hw = checkImages * checkRows, checkHW
 	L := int64(77)
 	if m.Tokenizer != nil {
 		L = int64(m.Tokenizer.MaxLength())
@@ -195,10 +210,16 @@ func checkInputs(u UNetIO, m *Model) (ort.Feeds, *ort.Tensor, error) {
 				v[i] = float32(rng.NormFloat64())
 			}
 		}
+		if v := t.Float32s(); v != nil && x.name == u.Sample {
+			per := len(v) / B
+			for r := 0; r < B; r++ { // row r has the latents of its image's first row
+				copy(v[r*per:(r+1)*per], v[(r-r%checkRows)*per:])
+			}
+		}
 	}
 	out, err := ort.NewTensor(onnx.Float, B, m.LatentChannels, hw, hw)
 	if err == nil {
-		err = setTimestep(in[u.Timestep], 500)
+		err = setTimestep(in[u.Timestep], checkTimestep)
 	}
 	if err != nil {
 		out.Destroy()

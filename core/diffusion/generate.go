@@ -351,6 +351,11 @@ func (e *Engine) unet(ctx context.Context, scaled []float32, t float64, rows [][
 			return nil, err
 		}
 		hz.feed(in, values, ctxT)
+		if hz.share != nil {
+			if err := e.shareRows(ctx, hz.share, in, scaled, t, n, R, h, w); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if useControl {
 		res, err := e.controlNet(ctx, sample, t, ctxT, B, control, r)
@@ -390,6 +395,28 @@ func (e *Engine) unet(ctx context.Context, scaled []float32, t float64, rows [][
 		return v, nil // valid until the next Run: the caller combines first
 	}
 	return out.ReadFloat32(e.scratchFor("unet.out", out.Len()))
+}
+
+// shareRows runs the UNet's shared part on the n images' latents and feeds
+// its values to the main part in place of the rows' own computation.
+func (e *Engine) shareRows(ctx context.Context, rs *rowShare, in ort.Feeds, scaled []float32, t float64, n, R int, h, w int64) error {
+	io := e.Model.UNet
+	lat, err := e.tensor(io.Dir+".shared.sample", io.SampleType, // float32: split UNets are
+		int64(n), e.Model.LatentChannels, h, w)
+	if err != nil {
+		return err
+	}
+	copy(lat.Float32s(), scaled)
+	ts := in[io.Timestep]
+	if io.TimestepRank == 1 {
+		if ts, err = e.tensor(io.Dir+".shared.timestep", io.TimestepType, int64(n)); err != nil {
+			return err
+		}
+		if err := setTimestep(ts, t); err != nil {
+			return err
+		}
+	}
+	return rs.feed(ctx, in, lat, ts, n, R)
 }
 
 // Decode turns latents (n images) into pictures, refusing NaN or black

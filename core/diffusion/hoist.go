@@ -2,6 +2,7 @@ package diffusion
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"maps"
@@ -23,6 +24,7 @@ type hoisted struct {
 	pre   *ort.Session
 	input string
 	split *onnx.Hoisted // its Values and KeepsInput (the graphs are dropped once loaded)
+	share *rowShare     // the main part split along each image's rows; nil when not
 
 	ctx  []float32 // the context the cached values were computed from
 	outs ort.Feeds
@@ -112,6 +114,23 @@ func (e *Engine) hoistedUNet(path string) (*ort.Session, *hoisted, error) {
 	}
 	hz := &hoisted{pre: pre, input: u.Context, split: &onnx.Hoisted{Values: h.Values, KeepsInput: h.KeepsInput}}
 	e.unetNote = fmt.Sprintf("%d prompt projections computed once per prompt", len(h.Values))
+	if !e.noShare {
+		// h.Main is the fused graph when fused > 0; the check compares it,
+		// shared, with the unfused split, so it checks the fusion too.
+		s, rs, err := e.sharedMain(tmp, mainPath, h.Main, hz)
+		if err == nil {
+			hz.share = rs
+			if fused > 0 {
+				e.unetNote += fmt.Sprintf(", %d attentions fused into MultiHeadAttention", fused)
+			}
+			e.unetNote += fmt.Sprintf(", %d values computed once per image", len(rs.split.Values))
+			return s, hz, nil
+		}
+		if !errors.Is(err, onnx.ErrNothingToShare) {
+			log.Printf("diffusion: the UNet computes every row in full: %v", err)
+			e.unetNote += ", rows not shared: " + err.Error()
+		}
+	}
 	if fused > 0 {
 		s, err := e.checkedFusedSplit(mainPath, fusedPath, hz)
 		if err == nil {
@@ -204,4 +223,5 @@ func (hz *hoisted) reset() {
 func (hz *hoisted) close() {
 	hz.reset()
 	hz.pre.Close()
+	hz.share.close()
 }

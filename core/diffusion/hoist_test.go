@@ -31,8 +31,14 @@ func TestHoistedUNetKeepsImages(t *testing.T) {
 			{Prompt: "a creature on the beach", Steps: 9, CFG: 7.5, Sampler: schedule.Euler, Seed: 3, N: 1, Width: 32, Height: 32,
 				Guidance: func(e Embeddings) (Guider, error) { return newSwitchingRows(e, 5), nil }},
 		} {
-			// the split alone (fuse_test.go covers it fused)
-			gen := func(hoist bool) (*Result, string) { return generateUNet(t, rt, lm, req, false, hoist) }
+			// the split alone (fuse_test.go covers it fused, share_test.go shared)
+			gen := func(hoist bool) (*Result, string) {
+				return generateWith(t, rt, lm, req, func(e *Engine) {
+					e.SetHoistProjections(hoist)
+					e.SetFuseAttention(false)
+					e.SetShareRows(false)
+				})
+			}
 			plain, _ := gen(false)
 			split, note := gen(true)
 			if !strings.HasPrefix(note, "15 prompt projections computed once per prompt") {

@@ -19,7 +19,8 @@ import (
 
 // TestProfileUNet writes ONNX Runtime's per-node profile of the ToyWorld
 // UNet at 8 rows, one thread, to $UNET_PROFILE (a path prefix); skipped
-// when it is not set. $UNET_FILE picks another UNet file.
+// when it is not set. $UNET_FILE picks another UNet file (UNET_FILE=fused:
+// the UNet as onnx.FuseAttention rewrites it).
 func TestProfileUNet(t *testing.T) {
 	prefix := os.Getenv("UNET_PROFILE")
 	if prefix == "" {
@@ -28,7 +29,9 @@ func TestProfileUNet(t *testing.T) {
 	rt := orttest.Runtime(t)
 	m, _ := toyworld(t)
 	path := filepath.Join(m.Dir, m.UNet.Dir, "model.onnx")
-	if f := os.Getenv("UNET_FILE"); f != "" {
+	if f := os.Getenv("UNET_FILE"); f == "fused" {
+		path = fusedCopy(t, path)
+	} else if f != "" {
 		path = f
 	}
 	s, err := rt.NewSession(path, ort.SessionOptions{Provider: ort.ProviderCPU, IntraOpThreads: 1,
@@ -55,6 +58,25 @@ func TestProfileUNet(t *testing.T) {
 	s.Close()
 }
 
+// fusedCopy writes the UNet at src as onnx.FuseAttention rewrites it to a
+// temporary file and returns its path.
+func fusedCopy(t *testing.T, src string) string {
+	g, err := onnx.Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := onnx.FuseAttention(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "model.onnx")
+	if err := g.SaveLinked(path, g.ExternalPaths()); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d attentions fused", n)
+	return path
+}
+
 // TestABUNet times the ToyWorld UNet against $UNET_AB (an edited copy) at
 // 8 rows, one thread, the two taking turns, and compares their outputs
 // (UNET_AB=fused: the UNet as onnx.FuseAttention rewrites it).
@@ -73,19 +95,7 @@ func TestABUNet(t *testing.T) {
 		if other != "fused" {
 			src = other
 		}
-		g, err := onnx.Load(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := onnx.FuseAttention(g)
-		if err != nil {
-			t.Fatal(err)
-		}
-		other = filepath.Join(t.TempDir(), "model.onnx")
-		if err := g.SaveLinked(other, g.ExternalPaths()); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%d attentions fused", n)
+		other = fusedCopy(t, src)
 	}
 	opts := ort.SessionOptions{Provider: ort.ProviderCPU, IntraOpThreads: 1}
 	base := filepath.Join(m.Dir, m.UNet.Dir, "model.onnx")
