@@ -72,7 +72,7 @@ func TestWrongFusionIsCaught(t *testing.T) {
 	plain, _ := gen(false, false)
 	for _, hoist := range []bool{false, true} {
 		r, note := gen(true, hoist)
-		if !strings.Contains(note, "differs from the unfused one") {
+		if !strings.Contains(note, "output differs from the") { // the unfused one / the UNet as exported
 			t.Errorf("hoist %v: UNet note %q, want the failed check named", hoist, note)
 		}
 		if d := maxDiff(plain.Images[0], r.Images[0]); d != 0 {

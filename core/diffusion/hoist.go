@@ -31,9 +31,10 @@ type hoisted struct {
 }
 
 // SetHoistProjections turns the hoisting of the UNet's prompt projections
-// on or off (on by default, for float32 UNets without residual inputs; with
-// attention fusion on, the split's main part is fused); a change
-// takes effect when the UNet session is next opened. Measured on the
+// on or off (on by default, for float32 UNets without residual inputs; the
+// split is then rewritten further as fusion and row sharing allow, see
+// rewrittenSplit); a change takes effect when the UNet session is next
+// opened. Measured on the
 // ToyWorld UNet (8 rows, 1 thread): 0.963× of the run time per step.
 func (e *Engine) SetHoistProjections(on bool) {
 	e.mu.Lock()
@@ -96,50 +97,28 @@ func (e *Engine) hoistedUNet(path string) (*ort.Session, *hoisted, error) {
 	if err := h.Pre.SaveLinked(prePath, h.Pre.ExternalPaths()); err != nil {
 		return nil, nil, err
 	}
-	fusedPath, fused := filepath.Join(tmp, "fused.onnx"), 0
-	if !e.noFuse {
-		if fused, err = fuseInto(h.Main, fusedPath); err != nil {
-			log.Printf("diffusion: the UNet's attentions are not fused: %v", err)
-			fused = 0
+	e.unetNote = fmt.Sprintf("%d prompt projections computed once per prompt", len(h.Values))
+	if !e.noFuse || !e.noShare {
+		s, hz, note, err := e.rewrittenSplit(tmp, path, h)
+		if err == nil {
+			e.unetNote += note
+			return s, hz, nil
+		}
+		if !errors.Is(err, errNothingToRewrite) {
+			log.Printf("diffusion: the split UNet runs as split: %v", err)
+			e.unetNote += ", not rewritten: " + err.Error()
 		}
 	}
-	// No check run of the split against the original (unlike fusion): the
-	// split moves whole nodes, unchanged, into a session of their own, so
-	// the values are the same by construction (TestHoistedUNetKeepsImages:
-	// 0/255 on every layout), and a second session of an SD UNet would
-	// cost more load time than the split saves.
+	// No check run of the plain split against the original (unlike the
+	// rewrites): the split moves whole nodes, unchanged, into a session of
+	// their own, so the values are the same by construction
+	// (TestHoistedUNetKeepsImages: 0/255 on every layout), and a second
+	// session of an SD UNet would cost more load time than the split saves.
 	pre, err := e.rt.NewSession(prePath, e.opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("the UNet's prompt projections do not load: %w", err)
 	}
 	hz := &hoisted{pre: pre, input: u.Context, split: &onnx.Hoisted{Values: h.Values, KeepsInput: h.KeepsInput}}
-	e.unetNote = fmt.Sprintf("%d prompt projections computed once per prompt", len(h.Values))
-	if !e.noShare {
-		// h.Main is the fused graph when fused > 0; the check compares it,
-		// shared, with the unfused split, so it checks the fusion too.
-		s, rs, err := e.sharedMain(tmp, mainPath, h.Main, hz)
-		if err == nil {
-			hz.share = rs
-			if fused > 0 {
-				e.unetNote += fmt.Sprintf(", %d attentions fused into MultiHeadAttention", fused)
-			}
-			e.unetNote += fmt.Sprintf(", %d values computed once per image", len(rs.split.Values))
-			return s, hz, nil
-		}
-		if !errors.Is(err, onnx.ErrNothingToShare) {
-			log.Printf("diffusion: the UNet computes every row in full: %v", err)
-			e.unetNote += ", rows not shared: " + err.Error()
-		}
-	}
-	if fused > 0 {
-		s, err := e.checkedFusedSplit(mainPath, fusedPath, hz)
-		if err == nil {
-			e.unetNote += fmt.Sprintf(", %d attentions fused into MultiHeadAttention", fused)
-			return s, hz, nil
-		}
-		log.Printf("diffusion: the UNet's attentions are not fused: %v", err)
-		e.unetNote += ", attentions not fused: " + err.Error()
-	}
 	s, err := e.rt.NewSession(mainPath, e.opts)
 	if err != nil {
 		hz.close()
@@ -148,16 +127,119 @@ func (e *Engine) hoistedUNet(path string) (*ort.Session, *hoisted, error) {
 	return s, hz, nil
 }
 
-// checkedFusedSplit is checkedFused for the main part of a split UNet: the
-// check's context goes through the projections first.
-func (e *Engine) checkedFusedSplit(mainPath, fusedPath string, hz *hoisted) (*ort.Session, error) {
+var errNothingToRewrite = errors.New("nothing to rewrite")
+
+// rewrittenSplit rewrites the split UNet h as far as the engine's settings
+// allow — attentions fused (onnx.FuseAttention) with the prompt's keys and
+// values laid out head-first by Pre (onnx.HeadsFirst), each image's shared
+// rows computed once (onnx.SplitShared) — writes the parts into dir and
+// opens them, once they gave the output of the UNet as exported (at path)
+// on the check inputs. The two are opened one after the other, so the UNet
+// is never in memory twice. It returns the note's addition. Called with
+// e.mu held.
+func (e *Engine) rewrittenSplit(dir, path string, h *onnx.Hoisted) (*ort.Session, *hoisted, string, error) {
 	u := e.Model.UNet
+	fused, note := 0, ""
+	if !e.noFuse {
+		n, err := onnx.FuseAttention(h.Main)
+		if err != nil {
+			log.Printf("diffusion: the UNet's attentions are not fused: %v", err)
+		} else if n > 0 {
+			fused = n
+			if editFused != nil {
+				editFused(h.Main)
+			}
+			note += fmt.Sprintf(", %d attentions fused into MultiHeadAttention", n)
+			if k := onnx.HeadsFirst(h); k > 0 {
+				note += fmt.Sprintf(", %d prompt keys/values laid out head-first", k)
+			}
+		}
+	}
+	var sp *onnx.Shared
+	if !e.noShare {
+		var err error
+		if sp, err = e.splitShared(h.Main); err != nil {
+			if !errors.Is(err, onnx.ErrNothingToShare) {
+				log.Printf("diffusion: the UNet computes every row in full: %v", err)
+			}
+			sp = nil
+		} else {
+			note += fmt.Sprintf(", %d values computed once per image", len(sp.Values))
+		}
+	}
+	if fused == 0 && sp == nil {
+		return nil, nil, "", errNothingToRewrite
+	}
+	main := h.Main
+	paths := map[string]*onnx.Model{"pre2.onnx": h.Pre}
+	if sp != nil {
+		main = sp.Main
+		paths["shared.onnx"] = sp.Prefix
+	}
+	paths["main2.onnx"] = main
+	for name, m := range paths {
+		if err := m.SaveLinked(filepath.Join(dir, name), m.ExternalPaths()); err != nil {
+			return nil, nil, "", err
+		}
+	}
+
 	in, out, err := checkInputs(u, e.Model)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
 	defer in.Destroy()
 	defer out.Destroy()
+	o, err := e.rt.NewSession(path, e.opts)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	want, err := runCheck(o, in, u.Out, out)
+	o.Close()
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("check run of the UNet as exported: %w", err)
+	}
+
+	pre, err := e.rt.NewSession(filepath.Join(dir, "pre2.onnx"), e.opts)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("the UNet's prompt projections do not load: %w", err)
+	}
+	hz := &hoisted{pre: pre, input: u.Context, split: &onnx.Hoisted{Values: h.Values, KeepsInput: h.KeepsInput}}
+	fail := func(s *ort.Session, err error) (*ort.Session, *hoisted, string, error) {
+		if s != nil {
+			s.Close()
+		}
+		hz.close()
+		return nil, nil, "", err
+	}
+	if sp != nil {
+		prefix, err := e.rt.NewSession(filepath.Join(dir, "shared.onnx"), e.opts)
+		if err != nil {
+			return fail(nil, fmt.Errorf("the UNet's shared part does not load: %w", err))
+		}
+		hz.share = &rowShare{prefix: prefix, sample: u.Sample,
+			split: &onnx.Shared{Values: sp.Values, KeepsInput: sp.KeepsInput, PrefixInputs: sp.PrefixInputs}}
+	}
+	s, err := e.rt.NewSession(filepath.Join(dir, "main2.onnx"), e.opts)
+	if err != nil {
+		return fail(nil, fmt.Errorf("the rewritten UNet does not load: %w", err))
+	}
+	if hz.share != nil {
+		hz.share.main = s.Signature()
+	}
+	got, err := e.runRewrittenCheck(s, hz, in, out)
+	if err != nil {
+		return fail(s, fmt.Errorf("the rewritten UNet does not run: %w", err))
+	}
+	if err := sameOutput(want, got); err != nil {
+		return fail(s, fmt.Errorf("the rewritten UNet's output differs from the UNet as exported: %w", err))
+	}
+	return s, hz, note, nil
+}
+
+// runRewrittenCheck runs the rewritten parts on the check inputs: the
+// projections, the shared part at one row per check image, the main part.
+func (e *Engine) runRewrittenCheck(s *ort.Session, hz *hoisted, in ort.Feeds, out *ort.Tensor) ([]float32, error) {
+	u := e.Model.UNet
 	values, err := hz.compute(context.Background(), in[u.Context])
 	if err != nil {
 		return nil, err
@@ -165,22 +247,18 @@ func (e *Engine) checkedFusedSplit(mainPath, fusedPath string, hz *hoisted) (*or
 	defer values.Destroy()
 	feeds := maps.Clone(in) // in still owns the context tensor feed replaces
 	hz.feed(feeds, values, in[u.Context])
-	return e.checkedFused(mainPath, fusedPath, func(s *ort.Session) ([]float32, error) { return runCheck(s, feeds, u.Out, out) })
-}
-
-// compute runs pre on the context tensor into new tensors, sized from the
-// context (onnx.Hoisted.ValueDims).
-func (hz *hoisted) compute(ctx context.Context, ctxT *ort.Tensor) (ort.Feeds, error) {
-	outs := ort.Feeds{}
-	for _, v := range hz.split.Values {
-		dims := hz.split.ValueDims(v, ctxT.Shape())
-		t, err := ort.NewTensor(v.Type, dims...)
-		if err != nil {
-			outs.Destroy()
+	if hz.share != nil {
+		if err := e.shareCheckRows(hz.share, feeds); err != nil {
 			return nil, err
 		}
-		outs[v.Name] = t
 	}
+	return runCheck(s, feeds, u.Out, out)
+}
+
+// compute runs pre on the context tensor; the run allocates the values
+// (once per prompt), whose shapes the split does not fix.
+func (hz *hoisted) compute(ctx context.Context, ctxT *ort.Tensor) (ort.Feeds, error) {
+	outs := ort.Feeds{}
 	if err := hz.pre.Run(ctx, ort.Feeds{hz.input: ctxT}, outs); err != nil {
 		outs.Destroy()
 		return nil, fmt.Errorf("UNet prompt projections: %w", err)

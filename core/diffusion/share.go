@@ -3,8 +3,6 @@ package diffusion
 import (
 	"context"
 	"fmt"
-	"maps"
-	"path/filepath"
 	"slices"
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
@@ -49,93 +47,39 @@ func (e *Engine) SetShareRows(on bool) {
 // wrong split must be caught by the check.
 var editShared func(*onnx.Shared)
 
-// sharedMain splits the main part g of a split UNet (hz) for shared rows,
-// writes both parts into dir and opens them, once they gave the output of
-// the reference graph at refPath (the main part as split, unfused) on
-// check inputs whose images have two rows each. Called with e.mu held.
-func (e *Engine) sharedMain(dir, refPath string, g *onnx.Model, hz *hoisted) (*ort.Session, *rowShare, error) {
+// splitShared splits g, a split UNet's main part, for shared rows and
+// refuses a split the engine cannot feed.
+func (e *Engine) splitShared(g *onnx.Model) (*onnx.Shared, error) {
 	u := e.Model.UNet
 	sp, err := onnx.SplitShared(g, u.Sample, []string{u.Timestep})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	for _, in := range sp.PrefixInputs {
 		if in != u.Sample && in != u.Timestep {
-			return nil, nil, fmt.Errorf("the shared part reads input %q", in)
+			return nil, fmt.Errorf("the shared part reads input %q", in)
 		}
 	}
 	for _, v := range sp.Values {
 		if v.Type != onnx.Float {
-			return nil, nil, fmt.Errorf("value %q crossing the split is %s, not float32", v.Name, v.Type)
+			return nil, fmt.Errorf("value %q crossing the split is %s, not float32", v.Name, v.Type)
 		}
 	}
 	if editShared != nil {
 		editShared(sp)
 	}
-	prefixPath, mainPath := filepath.Join(dir, "shared.onnx"), filepath.Join(dir, "main_shared.onnx")
-	if err := sp.Prefix.SaveLinked(prefixPath, sp.Prefix.ExternalPaths()); err != nil {
-		return nil, nil, err
-	}
-	if err := sp.Main.SaveLinked(mainPath, sp.Main.ExternalPaths()); err != nil {
-		return nil, nil, err
-	}
-
-	in, out, err := checkInputs(u, e.Model)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer in.Destroy()
-	defer out.Destroy()
-	values, err := hz.compute(context.Background(), in[u.Context])
-	if err != nil {
-		return nil, nil, err
-	}
-	defer values.Destroy()
-	feeds := maps.Clone(in) // in still owns the context tensor feed replaces
-	hz.feed(feeds, values, in[u.Context])
-
-	ref, err := e.rt.NewSession(refPath, e.opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	want, err := runCheck(ref, feeds, u.Out, out)
-	ref.Close()
-	if err != nil {
-		return nil, nil, fmt.Errorf("check run of the split UNet: %w", err)
-	}
-
-	prefix, err := e.rt.NewSession(prefixPath, e.opts)
-	if err != nil {
-		return nil, nil, fmt.Errorf("the UNet's shared part does not load: %w", err)
-	}
-	rs := &rowShare{prefix: prefix, split: &onnx.Shared{Values: sp.Values, KeepsInput: sp.KeepsInput, PrefixInputs: sp.PrefixInputs}, sample: u.Sample}
-	s, err := e.rt.NewSession(mainPath, e.opts)
-	if err != nil {
-		rs.close()
-		return nil, nil, fmt.Errorf("the UNet's main part does not load: %w", err)
-	}
-	rs.main = s.Signature()
-	got, err := e.runSharedCheck(s, rs, feeds, out)
-	if err == nil {
-		err = sameOutput(want, got)
-	}
-	if err != nil {
-		s.Close()
-		rs.close()
-		return nil, nil, fmt.Errorf("rows computed once per image: %w", err)
-	}
-	return s, rs, nil
+	return sp, nil
 }
 
-// runSharedCheck runs the shared part and the main part on the check
-// feeds (checkImages images of checkRows rows).
-func (e *Engine) runSharedCheck(s *ort.Session, rs *rowShare, feeds ort.Feeds, out *ort.Tensor) ([]float32, error) {
+// shareCheckRows feeds the shared part's values for the check inputs
+// (checkImages images of checkRows rows) into feeds.
+func (e *Engine) shareCheckRows(rs *rowShare, feeds ort.Feeds) error {
 	u := e.Model.UNet
 	sample := feeds[u.Sample].Float32s()
 	per := len(sample) / (checkImages * checkRows)
 	lat, err := ort.NewTensor(onnx.Float, checkImages, e.Model.LatentChannels, checkHW, checkHW)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer lat.Destroy()
 	for k := 0; k < checkImages; k++ {
@@ -144,18 +88,14 @@ func (e *Engine) runSharedCheck(s *ort.Session, rs *rowShare, feeds ort.Feeds, o
 	ts := feeds[u.Timestep]
 	if u.TimestepRank == 1 {
 		if ts, err = ort.NewTensor(u.TimestepType, checkImages); err != nil {
-			return nil, err
+			return err
 		}
 		defer ts.Destroy()
 		if err := setTimestep(ts, checkTimestep); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	in := maps.Clone(feeds)
-	if err := rs.feed(context.Background(), in, lat, ts, checkImages, checkRows); err != nil {
-		return nil, err
-	}
-	return runCheck(s, in, u.Out, out)
+	return rs.feed(context.Background(), feeds, lat, ts, checkImages, checkRows)
 }
 
 // feed runs the shared part on the latents of n images (and the timestep

@@ -63,8 +63,8 @@ func TestSharedRowsKeepImages(t *testing.T) {
 }
 
 // A shared part that computes something else (here: its first value
-// doubled) fails the check, and the engine computes every row in full: the
-// images are the unshared UNet's, bit for bit.
+// doubled) fails the check, and the engine runs the plain split: the
+// images are its, bit for bit.
 func TestWrongShareIsCaught(t *testing.T) {
 	rt := orttest.Runtime(t)
 	m, _ := toyworld(t)
@@ -82,9 +82,12 @@ func TestWrongShareIsCaught(t *testing.T) {
 	}
 	defer func() { editShared = nil }()
 	req := sharedRequests[0]
-	full, _ := generateWith(t, rt, m, req, func(e *Engine) { e.SetShareRows(false) })
+	full, _ := generateWith(t, rt, m, req, func(e *Engine) {
+		e.SetShareRows(false)
+		e.SetFuseAttention(false)
+	})
 	r, note := generateWith(t, rt, m, req, func(*Engine) {})
-	if !strings.Contains(note, "rows not shared") {
+	if !strings.Contains(note, "output differs from the UNet as exported") {
 		t.Errorf("UNet note %q, want the failed check named", note)
 	}
 	for i := range full.Images {

@@ -17,26 +17,11 @@ var ErrNothingToHoist = errors.New("no projection of the input to hoist")
 // them itself.
 type Hoisted struct {
 	Main, Pre *Model
-	// Values are Pre's outputs and Main's new inputs, in order. A dimension
-	// without a fixed size has the size of the input's dimension at the same
-	// position (a projection keeps the leading axes).
+	// Values are Pre's outputs and Main's new inputs, in order.
 	Values []ValueInfo
 	// KeepsInput is set when Main still reads the input itself (shape
 	// computations, say), so it must be fed too.
 	KeepsInput bool
-}
-
-// ValueDims is the shape of value v when the input has shape in: a fixed
-// size as declared, any other dimension the input's at that position.
-func (h *Hoisted) ValueDims(v ValueInfo, in []int64) []int64 {
-	dims := make([]int64, len(v.Shape))
-	for i, d := range v.Shape {
-		dims[i] = d.Value
-		if d.Value <= 0 && i < len(in) {
-			dims[i] = in[i]
-		}
-	}
-	return dims
 }
 
 // HoistProjections moves out of m's main graph the projections of the graph
