@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -27,6 +28,11 @@ reports, per batch size: median wall time, the share of it spent inside
 ONNX Runtime's Run calls, and the process's peak resident memory. With
 --guidance plain,eta2_0,oneactor it also times OneActor's guidance (a
 subject's offsets at --word) against plain sampling, taking turns.
+
+With --lockstep another program takes turns with it, run for run (see
+tools/bench/vs_torch.py): after its warm-up for a batch size it prints
+"lockstep ready batch=N", and before each timed round it waits for a line
+on standard input, then prints "lockstep turn batch=N mode=M wall=S".
 
 Flags:
 `
@@ -56,6 +62,7 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 	prompt := fs.String("prompt", "a red round creature with a hat on the beach", "prompt")
 	guidance := fs.String("guidance", "plain", "comma-separated: plain (CFG), eta2_0 and oneactor (cluster-conditioned guidance with η2 = 0 / the default η2, offsets at --word)")
 	word := fs.String("word", "creature", "base word for the OneActor modes (must be in the prompt)")
+	lockstep := fs.Bool("lockstep", false, "take turns with another program: wait for a line on standard input before each timed round and report it (see the usage above)")
 	unetModes := fs.String("unet", "fused", "comma-separated, timed in turns: fused (the engine's default: prompt projections once per prompt, attentions fused and each image's shared rows computed once, after a check), unshared (fused, every row computed in full), split (the projections alone) and exported (the UNet as exported)")
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args[1:]); err != nil {
@@ -141,6 +148,7 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		req.Guidance = oneactor.NewGuidance(e.Model.Tokenizer, req.Prompt, subject, g)
 		return req
 	}
+	turns := bufio.NewReader(benchStdin)
 	fmt.Fprintf(stdout, "model %s, %d steps, CFG %g, %s\n", e.Model.Name, *steps, *cfg, schedule.DisplayName(kind, karras))
 	fmt.Fprintf(stdout, "%-6s %-15s %12s %12s %10s %10s %12s\n", "batch", "guidance", "median wall", "inside ORT", "ORT share", "vs plain", "peak RSS")
 	for _, bs := range strings.Split(*batches, ",") {
@@ -158,6 +166,15 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		// One warm-up per mode (sessions, arenas), then the modes take turns
 		// so that background load falls on all of them alike.
 		for i := -1; i < *repeat; i++ {
+			if *lockstep && i >= 0 {
+				if i == 0 {
+					fmt.Fprintf(stdout, "lockstep ready batch=%d\n", n)
+				}
+				if _, err := turns.ReadString('\n'); err != nil {
+					fmt.Fprintln(stderr, "bench: --lockstep: waiting for the next turn:", err)
+					return 1
+				}
+			}
 			for _, m := range modes {
 				req := build(m.guidance, base)
 				_, before := m.eng.RunStats()
@@ -170,6 +187,9 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 				_, after := m.eng.RunStats()
 				if i < 0 {
 					continue
+				}
+				if *lockstep {
+					fmt.Fprintf(stdout, "lockstep turn batch=%d mode=%s wall=%.6f\n", n, m.name, wall.Seconds())
 				}
 				walls[m.name] = append(walls[m.name], wall.Seconds())
 				inside[m.name] = append(inside[m.name], after-before)
@@ -190,6 +210,9 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 	}
 	return 0
 }
+
+// benchStdin is where --lockstep reads its turns (a variable for tests).
+var benchStdin io.Reader = os.Stdin
 
 func median(v []float64) float64 {
 	s := slices.Clone(v)

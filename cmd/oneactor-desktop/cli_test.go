@@ -134,9 +134,23 @@ func TestBenchCommands(t *testing.T) {
 		t.Fatalf("bench generate --guidance: exit %d: %s", code, stderr.String())
 	}
 	if code := run([]string{"--data-dir", data, "bench", "generate", "--model", model, "--steps", "3", "--batch", "1", "--repeat", "1",
-		"--unet", "split,fused,exported"}, &stdout, &stderr); code != 0 {
+		"--unet", "split,fused,unshared,exported"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("bench generate --unet: exit %d: %s", code, stderr.String())
 	}
+	// --lockstep: one turn per line of standard input, announced and reported.
+	benchStdin = strings.NewReader("\n\n")
+	var lock bytes.Buffer
+	if code := run([]string{"--data-dir", data, "bench", "generate", "--model", model, "--steps", "2", "--batch", "1", "--repeat", "2", "--lockstep"}, &lock, &stderr); code != 0 {
+		t.Fatalf("bench generate --lockstep: exit %d: %s", code, stderr.String())
+	}
+	if got := lock.String(); !strings.Contains(got, "lockstep ready batch=1\n") || strings.Count(got, "lockstep turn batch=1 mode=plain wall=") != 2 {
+		t.Errorf("bench generate --lockstep output:\n%s", got)
+	}
+	benchStdin = strings.NewReader("\n") // one turn short
+	if code := run([]string{"--data-dir", data, "bench", "generate", "--model", model, "--steps", "2", "--batch", "1", "--repeat", "2", "--lockstep"}, &lock, &stderr); code != 1 {
+		t.Errorf("bench generate --lockstep with its input ended early: exit %d, want 1", code)
+	}
+	benchStdin = os.Stdin
 	if code := run([]string{"--data-dir", data, "bench", "generate", "--model", model, "--unet", "nonsense"}, &stdout, &stderr); code != 2 {
 		t.Errorf("bench generate --unet nonsense: exit %d, want 2", code)
 	}
@@ -144,7 +158,7 @@ func TestBenchCommands(t *testing.T) {
 		t.Fatalf("bench grad: exit %d: %s", code, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"ORT share", "eta2_0", "oneactor", "vs plain", "plain/split", "plain/fused", "plain/exported", "forward+backward median", "backward nodes"} {
+	for _, want := range []string{"ORT share", "eta2_0", "oneactor", "vs plain", "plain/split", "plain/fused", "plain/unshared", "plain/exported", "forward+backward median", "backward nodes"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bench output lacks %q:\n%s", want, out)
 		}

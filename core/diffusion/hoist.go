@@ -134,9 +134,11 @@ var errNothingToRewrite = errors.New("nothing to rewrite")
 // values laid out head-first by Pre (onnx.HeadsFirst), each image's shared
 // rows computed once (onnx.SplitShared) — writes the parts into dir and
 // opens them, once they gave the output of the UNet as exported (at path)
-// on the check inputs. The two are opened one after the other, so the UNet
-// is never in memory twice. It returns the note's addition. Called with
-// e.mu held.
+// on the check inputs. The original is closed before the parts open, so
+// the UNet is never in memory twice; the price is one more session
+// creation when a model is opened. A rewrite that fails the check takes
+// the others with it (the plain split runs): the check cannot tell which
+// one went wrong. It returns the note's addition. Called with e.mu held.
 func (e *Engine) rewrittenSplit(dir, path string, h *onnx.Hoisted) (*ort.Session, *hoisted, string, error) {
 	u := e.Model.UNet
 	fused, note := 0, ""

@@ -23,6 +23,26 @@ import tokenizer  # noqa: E402
 import train  # noqa: E402
 
 
+def load(threads):
+    """The ToyWorld models, tokenizer and VAE scaling factor, with torch at
+    `threads` intra-op threads."""
+    torch.set_num_threads(threads)
+    M = __import__("export").load_all()
+    sf = json.load(open(os.path.join(train.WORK, "vae_scaling.json")))["scaling_factor"]
+    tok = tokenizer.ClipTokenizer(os.path.join(HERE, "..", "..", "models", "toyworld", "tokenizer"))
+    return M, tok, sf
+
+
+def generate(M, tok, sf, prompt, bs, steps):
+    """One timed generation (text encoder + sampling + VAE) of bs images;
+    returns its wall time in seconds."""
+    xT = torch.randn(bs, 4, 8, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        sampler.generate(M, tok, [prompt] * bs, xT, "euler", steps, 7.5, sf=sf)
+        return time.perf_counter() - t0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=30)
@@ -31,22 +51,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--prompt", default="a red round creature with a hat on the beach")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    M = __import__("export").load_all()
-    sf = json.load(open(os.path.join(train.WORK, "vae_scaling.json")))["scaling_factor"]
-    tok = tokenizer.ClipTokenizer(os.path.join(HERE, "..", "..", "models", "toyworld", "tokenizer"))
+    M, tok, sf = load(a.threads)
     print(f"torch {torch.__version__}, {a.threads} threads, {a.steps} steps, CFG 7.5, euler")
     for bs in [int(x) for x in a.batch.split(",")]:
-        prompts = [a.prompt] * bs
-        xT = torch.randn(bs, 4, 8, 8, generator=torch.Generator().manual_seed(1))
-        with torch.no_grad():
-            sampler.generate(M, tok, prompts, xT, "euler", a.steps, 7.5, sf=sf)  # warm-up
-            times = []
-            for _ in range(a.repeat):
-                t0 = time.perf_counter()
-                sampler.generate(M, tok, prompts, xT, "euler", a.steps, 7.5, sf=sf)
-                times.append(time.perf_counter() - t0)
-        times.sort()
+        generate(M, tok, sf, a.prompt, bs, a.steps)  # warm-up
+        times = sorted(generate(M, tok, sf, a.prompt, bs, a.steps) for _ in range(a.repeat))
         print(f"batch {bs}: median {times[len(times) // 2]:.3f}s over {a.repeat} runs")
 
 
