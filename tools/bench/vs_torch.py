@@ -3,8 +3,8 @@
 pipeline (`oneactor-desktop bench generate --lockstep`) and the PyTorch
 reference sampler (torch_pipeline.py, in this process) take turns run for
 run, so that a slow phase of a shared machine falls on both alike. Each
-pair is one Go run and one torch run back to back, the order alternating
-from pair to pair.
+pair is one Go run and one torch run back to back (after a short idle
+pause each, --settle), the order alternating from pair to pair.
 
 usage: python3 tools/bench/vs_torch.py --go PATH/oneactor-desktop
            [--threads 1] [--batch 1,4] [--pairs 15] [--steps 30]
@@ -17,11 +17,14 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-# torch's OpenMP workers must not spin while the Go side has its turn.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OMP_WAIT_POLICY is left to torch's default: PASSIVE would make its
+# OpenMP workers sleep between operators, costing it a wake-up per operator
+# at 2+ threads (0.67–0.84 s against 0.50–0.62 s at batch 4 here); the
+# default spins only briefly after each operator before sleeping.
 
 import torch_pipeline  # noqa: E402
 
@@ -34,6 +37,9 @@ def main():
     ap.add_argument("--pairs", type=int, default=15)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--prompt", default="a red round creature with a hat on the beach")
+    ap.add_argument("--settle", type=float, default=0.3,
+                    help="idle seconds before each timed run, so that neither side's thread pool, still spinning "
+                         "after its turn, overlaps the other's (matters at 2+ threads)")
     a = ap.parse_args()
     batches = [int(x) for x in a.batch.split(",")]
 
@@ -53,7 +59,12 @@ def main():
             if not line.startswith("lockstep"):
                 table.append(line.rstrip("\n"))
 
+    def torch_turn(bs):
+        time.sleep(a.settle)
+        return torch_pipeline.generate(M, tok, sf, a.prompt, bs, a.steps)
+
     def go_turn():
+        time.sleep(a.settle)
         go.stdin.write("\n")
         go.stdin.flush()
         f = dict(kv.split("=") for kv in go_line("lockstep turn").split()[2:])
@@ -69,11 +80,11 @@ def main():
         gos, tos, ratios = [], [], []
         for i in range(a.pairs):
             if i % 2 == 0:
-                t = torch_pipeline.generate(M, tok, sf, a.prompt, bs, a.steps)
+                t = torch_turn(bs)
                 g = go_turn()
             else:
                 g = go_turn()
-                t = torch_pipeline.generate(M, tok, sf, a.prompt, bs, a.steps)
+                t = torch_turn(bs)
             gos.append(g)
             tos.append(t)
             ratios.append(g / t)
