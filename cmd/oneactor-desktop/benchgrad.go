@@ -58,7 +58,9 @@ func runBenchGrad(args []string, svc *service.Service, stdout, stderr io.Writer)
 		return fail(err)
 	}
 	compile := time.Since(t0)
-	s, err := rt.NewSession(built.Path, svc.SessionOptions()) // the provider and --threads, as tuning uses them
+	opts := svc.SessionOptions() // the provider and --threads, and spinning workers, as tuning's gradient session has them
+	opts.Spin = true
+	s, err := rt.NewSession(built.Path, opts)
 	if err != nil {
 		return fail(err)
 	}

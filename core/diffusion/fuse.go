@@ -72,7 +72,7 @@ func (e *Engine) openUNet(path string) (*ort.Session, error) {
 	} else {
 		e.unetNote = "as exported (fusion off)"
 	}
-	return e.rt.NewSession(path, e.opts)
+	return e.rt.NewSession(path, e.StepSessionOptions())
 }
 
 var errNothingToFuse = errors.New("no attention to fuse")
@@ -142,7 +142,7 @@ func (e *Engine) checkedFused(original, fused string, run func(*ort.Session) ([]
 	if err != nil {
 		return nil, fmt.Errorf("check run of the unfused UNet: %w", err)
 	}
-	s, err := e.rt.NewSession(fused, e.opts)
+	s, err := e.rt.NewSession(fused, e.StepSessionOptions())
 	if err != nil {
 		return nil, fmt.Errorf("the fused UNet does not load: %w", err)
 	}

@@ -119,7 +119,7 @@ func (e *Engine) hoistedUNet(path string) (*ort.Session, *hoisted, error) {
 		return nil, nil, fmt.Errorf("the UNet's prompt projections do not load: %w", err)
 	}
 	hz := &hoisted{pre: pre, input: u.Context, split: &onnx.Hoisted{Values: h.Values, KeepsInput: h.KeepsInput}}
-	s, err := e.rt.NewSession(mainPath, e.opts)
+	s, err := e.rt.NewSession(mainPath, e.StepSessionOptions())
 	if err != nil {
 		hz.close()
 		return nil, nil, fmt.Errorf("the split UNet does not load: %w", err)
@@ -214,14 +214,20 @@ func (e *Engine) rewrittenSplit(dir, path string, h *onnx.Hoisted) (*ort.Session
 		return nil, nil, "", err
 	}
 	if sp != nil {
-		prefix, err := e.rt.NewSession(filepath.Join(dir, "shared.onnx"), e.opts)
+		// One thread: the shared part is small, runs at one row per image,
+		// and runs right before the main part, whose workers are still
+		// spinning from the last step (StepSessionOptions); a pool of its own
+		// would contend with them for the cores.
+		popts := e.opts
+		popts.IntraOpThreads = 1
+		prefix, err := e.rt.NewSession(filepath.Join(dir, "shared.onnx"), popts)
 		if err != nil {
 			return fail(nil, fmt.Errorf("the UNet's shared part does not load: %w", err))
 		}
 		hz.share = &rowShare{prefix: prefix, sample: u.Sample,
 			split: &onnx.Shared{Values: sp.Values, KeepsInput: sp.KeepsInput, PrefixInputs: sp.PrefixInputs}}
 	}
-	s, err := e.rt.NewSession(filepath.Join(dir, "main2.onnx"), e.opts)
+	s, err := e.rt.NewSession(filepath.Join(dir, "main2.onnx"), e.StepSessionOptions())
 	if err != nil {
 		return fail(nil, fmt.Errorf("the rewritten UNet does not load: %w", err))
 	}

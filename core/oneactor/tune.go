@@ -188,7 +188,7 @@ func NewTuner(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, laten
 			return nil, err
 		}
 	}
-	if t.unetGrad, err = rt.NewSession(t.unetRes.Path, eng.SessionOptions()); err != nil {
+	if t.unetGrad, err = rt.NewSession(t.unetRes.Path, eng.StepSessionOptions()); err != nil {
 		return nil, err
 	}
 
@@ -224,10 +224,14 @@ func NewTuner(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, laten
 	if t.projRes, err = autodiff.Compile(t.proj.Model, sh, autodiff.Options{Wrt: wrt, Output: t.proj.Output, Loss: autodiff.LossUpstream, KeepOutputs: true}); err != nil {
 		return nil, err
 	}
-	if t.projGrad, err = rt.NewSessionFromModel(t.projRes.Model, eng.SessionOptions()); err != nil {
+	// The projector is small and runs between two UNet-gradient runs: one
+	// thread, off the cores the UNet's spinning workers hold.
+	popts := eng.SessionOptions()
+	popts.IntraOpThreads = 1
+	if t.projGrad, err = rt.NewSessionFromModel(t.projRes.Model, popts); err != nil {
 		return nil, err
 	}
-	if t.projFwd, err = rt.NewSessionFromModel(t.proj.Model, eng.SessionOptions()); err != nil {
+	if t.projFwd, err = rt.NewSessionFromModel(t.proj.Model, popts); err != nil {
 		return nil, err
 	}
 	if t.in["proj.up"], err = ort.NewTensor(onnx.Float, 4, t.D); err != nil {

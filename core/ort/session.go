@@ -79,13 +79,11 @@ type SessionOptions struct {
 	Quiet bool
 	// Spin lets the intra-op worker threads spin after a run, waiting for
 	// the next one, instead of sleeping at once (ONNX Runtime's default).
-	// Off by default: the engine runs sessions back to back (the UNet's
-	// parts at every step, the text encoder, the VAE), each with its own
-	// pool, and the workers of the last one still spinning take the cores
-	// the next one's need. On the 2-core test machine with 2 threads the
-	// ToyWorld pipeline took 0.18–0.32 s (batch 1) and 0.65–0.71 s (batch 4)
-	// with spinning, 0.13 s and 0.34–0.36 s without. With one thread
-	// there is no pool and this does nothing.
+	// Off by default: a program running several sessions one after another
+	// (the diffusion engine: text encoder, UNet parts, VAE), each with its
+	// own pool, would have one session's workers spinning on the cores the
+	// next one needs. Turn it on for the session that runs back to back
+	// with itself. With one thread there is no pool and this does nothing.
 	Spin bool
 	// Config holds extra session configuration entries
 	// (onnxruntime_session_options_config_keys.h), e.g.
