@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oneactor/oneactor-desktop/core/diffusion/difftest"
 	"github.com/oneactor/oneactor-desktop/core/ort"
 	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
 	"github.com/oneactor/oneactor-desktop/core/schedule"
@@ -19,13 +18,7 @@ func TestHoistedUNetKeepsImages(t *testing.T) {
 	rt := orttest.Runtime(t)
 	m, _ := toyworld(t)
 	for _, l := range []string{"optimum", "diffusers"} {
-		lm := m
-		if l != "optimum" {
-			var err error
-			if lm, err = Open(difftest.ToyWorldLayout(t, repoRoot, l)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		lm := toyLayout(t, m, l)
 		for _, req := range []Request{
 			{Prompt: "a green pointy creature with a crown in the desert", Steps: 12, CFG: 7.5, Sampler: schedule.Euler, Seed: 7, N: 2, Width: 32, Height: 32},
 			{Prompt: "a creature on the beach", Steps: 9, CFG: 7.5, Sampler: schedule.Euler, Seed: 3, N: 1, Width: 32, Height: 32,

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oneactor/oneactor-desktop/core/diffusion/difftest"
 	"github.com/oneactor/oneactor-desktop/core/onnx"
 	"github.com/oneactor/oneactor-desktop/core/onnx/onnxpb"
 	"github.com/oneactor/oneactor-desktop/core/ort/orttest"
@@ -30,13 +29,7 @@ func TestSharedRowsKeepImages(t *testing.T) {
 	rt := orttest.Runtime(t)
 	m, _ := toyworld(t)
 	for _, l := range []string{"optimum", "diffusers"} {
-		lm := m
-		if l != "optimum" {
-			var err error
-			if lm, err = Open(difftest.ToyWorldLayout(t, repoRoot, l)); err != nil {
-				t.Fatal(err)
-			}
-		}
+		lm := toyLayout(t, m, l)
 		for _, fuse := range []bool{false, true} {
 			for _, req := range sharedRequests {
 				gen := func(share bool) (*Result, string) {

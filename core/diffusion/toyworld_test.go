@@ -39,6 +39,20 @@ func toyworld(t *testing.T) (*Model, *golden.Set) {
 	return m, g
 }
 
+// toyLayout is the bundled ToyWorld model for "optimum" (its layout), else
+// the ToyWorld export in layout l (difftest.ToyWorldLayout).
+func toyLayout(t *testing.T, m *Model, l string) *Model {
+	t.Helper()
+	if l == "optimum" {
+		return m
+	}
+	lm, err := Open(difftest.ToyWorldLayout(t, repoRoot, l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lm
+}
+
 func goldenTensor(t *testing.T, g *golden.Set, name string, dt onnx.DataType) *ort.Tensor {
 	t.Helper()
 	shape := g.Shape(name)

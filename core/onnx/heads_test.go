@@ -1,9 +1,7 @@
 package onnx_test
 
 import (
-	"context"
 	"math"
-	"path/filepath"
 	"testing"
 
 	"github.com/oneactor/oneactor-desktop/core/onnx"
@@ -17,14 +15,7 @@ import (
 // (7 cross-attentions × 2) is re-laid as [B, H, L, d].
 func TestHeadsFirstToyWorldUNet(t *testing.T) {
 	rt := orttest.Runtime(t)
-	m, err := onnx.Load(toyUNet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := onnx.HoistProjections(m, "encoder_hidden_states")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := hoistToyUNet(t)
 	if n, err := onnx.FuseAttention(h.Main); err != nil || n != 14 {
 		t.Fatalf("fused %d attentions (%v), want 14", n, err)
 	}
@@ -40,39 +31,15 @@ func TestHeadsFirstToyWorldUNet(t *testing.T) {
 	if four != 14 {
 		t.Errorf("%d of the values are 4-D, want 14: %v", four, h.Values)
 	}
-	dir := t.TempDir()
-	mainPath, prePath := filepath.Join(dir, "main.onnx"), filepath.Join(dir, "pre.onnx")
-	if err := h.Main.SaveLinked(mainPath, h.Main.ExternalPaths()); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Pre.SaveLinked(prePath, h.Pre.ExternalPaths()); err != nil {
-		t.Fatal(err)
-	}
 	in := toyUNetInputs(t)
-	want := runToyUNet(t, rt, toyUNet, in)
-	pre, err := rt.NewSession(prePath, ort.SessionOptions{Provider: ort.ProviderCPU})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pre.Close()
-	vals := ort.Feeds{}
-	if err := pre.Run(context.Background(), ort.Feeds{"encoder_hidden_states": in["encoder_hidden_states"]}, vals); err != nil {
-		t.Fatal(err)
-	}
-	defer vals.Destroy()
-	for _, v := range h.Values {
-		if got := vals[v.Name].Shape(); len(v.Shape) == 4 && (len(got) != 4 || got[0] != 3 || got[2] != 77 || (got[1]*got[3] != 64 && got[1]*got[3] != 96)) {
-			t.Errorf("value %s has shape %v, want [3, H, 77, d]", v.Name, got)
+	got := runHoisted(t, rt, h, in, func(vals ort.Feeds) {
+		for _, v := range h.Values {
+			if got := vals[v.Name].Shape(); len(v.Shape) == 4 && (len(got) != 4 || got[0] != 3 || got[2] != 77 || (got[1]*got[3] != 64 && got[1]*got[3] != 96)) {
+				t.Errorf("value %s has shape %v, want [3, H, 77, d]", v.Name, got)
+			}
 		}
-	}
-	mainIn := ort.Feeds{"sample": in["sample"], "timestep": in["timestep"]}
-	for k, v := range vals {
-		mainIn[k] = v
-	}
-	if h.KeepsInput {
-		mainIn["encoder_hidden_states"] = in["encoder_hidden_states"]
-	}
-	worst, scale := maxDiff(want, runToyUNet(t, rt, mainPath, mainIn))
+	})
+	worst, scale := maxDiff(runToyUNet(t, rt, toyUNet, in), got)
 	if worst > 1e-4*math.Max(1, scale) {
 		t.Errorf("head-first keys/values: the UNet's output differs by %.3g (scale %.3g)", worst, scale)
 	}
@@ -82,14 +49,7 @@ func TestHeadsFirstToyWorldUNet(t *testing.T) {
 // A hoisted value that something besides a fused attention reads keeps its
 // layout.
 func TestHeadsFirstLeavesOtherReaders(t *testing.T) {
-	m, err := onnx.Load(toyUNet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := onnx.HoistProjections(m, "encoder_hidden_states")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := hoistToyUNet(t)
 	// Unfused: the projections feed Reshapes, not MultiHeadAttention.
 	if n := onnx.HeadsFirst(h); n != 0 {
 		t.Errorf("unfused graph: %d values re-laid, want 0", n)

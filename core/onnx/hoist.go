@@ -163,11 +163,5 @@ func HoistProjections(m *Model, input string) (*Hoisted, error) {
 	for _, v := range values {
 		pg.Output = append(pg.Output, valueInfoProto(v))
 	}
-	pre := &Model{Proto: &onnxpb.ModelProto{
-		IrVersion:    ptr(m.Proto.GetIrVersion()),
-		ProducerName: ptr("oneactor-desktop"),
-		OpsetImport:  m.Proto.GetOpsetImport(),
-		Graph:        pg,
-	}, Dir: m.Dir}
-	return &Hoisted{Main: main, Pre: pre, Values: values, KeepsInput: readByMain[input]}, nil
+	return &Hoisted{Main: main, Pre: m.withGraph(pg), Values: values, KeepsInput: readByMain[input]}, nil
 }

@@ -231,3 +231,14 @@ func (m *Model) AddOutput(name string, dt DataType, dims []int64) error {
 	g.Output = append(g.Output, valueInfoProto(ValueInfo{Name: name, Type: dt, Shape: shape}))
 	return nil
 }
+
+// withGraph is a model of graph g with m's IR version, opsets and folder
+// (for the parts a graph is split into).
+func (m *Model) withGraph(g *onnxpb.GraphProto) *Model {
+	return &Model{Proto: &onnxpb.ModelProto{
+		IrVersion:    ptr(m.Proto.GetIrVersion()),
+		ProducerName: ptr("oneactor-desktop"),
+		OpsetImport:  m.Proto.GetOpsetImport(),
+		Graph:        g,
+	}, Dir: m.Dir}
+}

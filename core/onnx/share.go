@@ -201,12 +201,7 @@ func SplitShared(m *Model, shared string, uniform []string) (*Shared, error) {
 		for _, v := range outputs {
 			sg.Output = append(sg.Output, valueInfoProto(v))
 		}
-		return &Model{Proto: &onnxpb.ModelProto{
-			IrVersion:    ptr(m.Proto.GetIrVersion()),
-			ProducerName: ptr("oneactor-desktop"),
-			OpsetImport:  m.Proto.GetOpsetImport(),
-			Graph:        sg,
-		}, Dir: m.Dir}
+		return m.withGraph(sg)
 	}
 	prefix := sub(inPrefix, g.GetName()+"_shared", func(string) bool { return true }, values)
 	var prefixInputs []string
