@@ -131,8 +131,9 @@ var errNothingToRewrite = errors.New("nothing to rewrite")
 
 // rewrittenSplit rewrites the split UNet h as far as the engine's settings
 // allow — attentions fused (onnx.FuseAttention) with the prompt's keys and
-// values laid out head-first by Pre (onnx.HeadsFirst), each image's shared
-// rows computed once (onnx.SplitShared) — writes the parts into dir and
+// values laid out head-first by Pre (onnx.HeadsFirst), GroupNorm's
+// scale-and-shift pairs made one operator (onnx.AffineToBatchNorm), each
+// image's shared rows computed once (onnx.SplitShared) — writes the parts into dir and
 // opens them, once they gave the output of the UNet as exported (at path)
 // on the check inputs. The original is closed before the parts open, so
 // the UNet is never in memory twice; the price is one more session
@@ -155,6 +156,12 @@ func (e *Engine) rewrittenSplit(dir, path string, h *onnx.Hoisted) (*ort.Session
 			if k := onnx.HeadsFirst(h); k > 0 {
 				note += fmt.Sprintf(", %d prompt keys/values laid out head-first", k)
 			}
+		}
+		if k, err := onnx.AffineToBatchNorm(h.Main); err != nil {
+			log.Printf("diffusion: the UNet's channel scale-and-shifts stay two operators: %v", err)
+		} else if k > 0 {
+			fused += k
+			note += fmt.Sprintf(", %d channel scale-and-shifts as BatchNormalization", k)
 		}
 	}
 	var sp *onnx.Shared
