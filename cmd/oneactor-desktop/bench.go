@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/oneactor/oneactor-desktop/core/diffusion"
@@ -32,7 +33,8 @@ subject's offsets at --word) against plain sampling, taking turns.
 With --lockstep another program takes turns with it, run for run (see
 tools/bench/vs_torch.py): after its warm-up for a batch size it prints
 "lockstep ready batch=N", and before each timed round it waits for a line
-on standard input, then prints "lockstep turn batch=N mode=M wall=S".
+on standard input, then prints "lockstep turn batch=N mode=M wall=S
+cpu=S" (the process's CPU time over the run).
 
 Flags:
 `
@@ -178,18 +180,20 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 			for _, m := range modes {
 				req := build(m.guidance, base)
 				_, before := m.eng.RunStats()
+				cpu0 := processCPU()
 				t0 := time.Now()
 				if _, err := m.eng.Generate(ctx, req, nil); err != nil {
 					fmt.Fprintln(stderr, "bench:", err)
 					return 1
 				}
 				wall := time.Since(t0)
+				cpu := processCPU() - cpu0
 				_, after := m.eng.RunStats()
 				if i < 0 {
 					continue
 				}
 				if *lockstep {
-					fmt.Fprintf(stdout, "lockstep turn batch=%d mode=%s wall=%.6f\n", n, m.name, wall.Seconds())
+					fmt.Fprintf(stdout, "lockstep turn batch=%d mode=%s wall=%.6f cpu=%.6f\n", n, m.name, wall.Seconds(), cpu.Seconds())
 				}
 				walls[m.name] = append(walls[m.name], wall.Seconds())
 				inside[m.name] = append(inside[m.name], after-before)
@@ -209,6 +213,16 @@ func runBench(args []string, svc *service.Service, stdout, stderr io.Writer) int
 		fmt.Fprintf(stdout, "UNet %s: %s\n", v.name, v.eng.UNetNote())
 	}
 	return 0
+}
+
+// processCPU is the CPU time (user + system) the process has used: unlike
+// wall time it does not grow while a busy host keeps the process waiting.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchStdin is where --lockstep reads its turns (a variable for tests).

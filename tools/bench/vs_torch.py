@@ -9,8 +9,10 @@ pause each, --settle), the order alternating from pair to pair.
 usage: python3 tools/bench/vs_torch.py --go PATH/oneactor-desktop
            [--threads 1] [--batch 1,4] [--pairs 15] [--steps 30]
 Prints, per batch size, the median wall time of each side and the median,
-lowest and highest of the per-pair ratios (Go / torch), then the Go side's
-own table (share of time inside ONNX Runtime, peak RSS).
+lowest and highest of the per-pair ratios (Go / torch); the same ratio of
+the two processes' CPU time (user + system), which a busy host that keeps
+a process waiting does not inflate; then the Go side's own table (share of
+time inside ONNX Runtime, peak RSS).
 """
 import argparse
 import os
@@ -61,23 +63,24 @@ def main():
 
     def torch_turn(bs):
         time.sleep(a.settle)
-        return torch_pipeline.generate(M, tok, sf, a.prompt, bs, a.steps)
+        return torch_pipeline.generate(M, tok, sf, a.prompt, bs, a.steps, cpu=True)
 
     def go_turn():
         time.sleep(a.settle)
         go.stdin.write("\n")
         go.stdin.flush()
         f = dict(kv.split("=") for kv in go_line("lockstep turn").split()[2:])
-        return float(f["wall"])
+        return float(f["wall"]), float(f["cpu"])
 
     M, tok, sf = torch_pipeline.load(a.threads)
     print(f"torch {torch_pipeline.torch.__version__} and {os.path.basename(a.go)}, {a.threads} thread(s) each, "
           f"{a.steps} steps, CFG 7.5, Euler; {a.pairs} pairs per batch size, order alternating")
-    print(f"{'batch':<6} {'Go median':>10} {'torch median':>13} {'Go/torch median':>16} {'lowest':>8} {'highest':>8}")
+    print(f"{'batch':<6} {'Go median':>10} {'torch median':>13} {'Go/torch median':>16} {'lowest':>8} {'highest':>8}"
+          f" {'CPU-time Go/torch':>18}")
     for bs in batches:
         torch_pipeline.generate(M, tok, sf, a.prompt, bs, a.steps)  # warm-up
         go_line(f"lockstep ready batch={bs}")
-        gos, tos, ratios = [], [], []
+        gos, tos, ratios, cpu_ratios = [], [], [], []
         for i in range(a.pairs):
             if i % 2 == 0:
                 t = torch_turn(bs)
@@ -85,11 +88,13 @@ def main():
             else:
                 g = go_turn()
                 t = torch_turn(bs)
-            gos.append(g)
-            tos.append(t)
-            ratios.append(g / t)
+            gos.append(g[0])
+            tos.append(t[0])
+            ratios.append(g[0] / t[0])
+            cpu_ratios.append(g[1] / t[1])
         print(f"{bs:<6} {statistics.median(gos):>9.3f}s {statistics.median(tos):>12.3f}s "
-              f"{statistics.median(ratios):>15.3f}x {min(ratios):>7.3f}x {max(ratios):>7.3f}x")
+              f"{statistics.median(ratios):>15.3f}x {min(ratios):>7.3f}x {max(ratios):>7.3f}x"
+              f" {statistics.median(cpu_ratios):>17.3f}x")
     go.stdin.close()
     rest = go.stdout.read()
     go.wait()
