@@ -149,19 +149,6 @@ func HoistProjections(m *Model, input string) (*Hoisted, error) {
 	}
 	mg.Initializer = mainInits
 
-	pg := &onnxpb.GraphProto{Name: ptr(g.GetName() + "_hoisted"), Node: preNodes}
-	for _, v := range g.GetInput() {
-		if v.GetName() == input {
-			pg.Input = append(pg.Input, proto.Clone(v).(*onnxpb.ValueInfoProto))
-		}
-	}
-	for _, t := range g.GetInitializer() {
-		if usedByPre[t.GetName()] {
-			pg.Initializer = append(pg.Initializer, proto.Clone(t).(*onnxpb.TensorProto))
-		}
-	}
-	for _, v := range values {
-		pg.Output = append(pg.Output, valueInfoProto(v))
-	}
+	pg := subgraph(g, g.GetName()+"_hoisted", preNodes, func(x string) bool { return x == input }, func(x string) bool { return usedByPre[x] }, values)
 	return &Hoisted{Main: main, Pre: m.withGraph(pg), Values: values, KeepsInput: readByMain[input]}, nil
 }

@@ -242,3 +242,24 @@ func (m *Model) withGraph(g *onnxpb.GraphProto) *Model {
 		Graph:        g,
 	}, Dir: m.Dir}
 }
+
+// subgraph is a graph named name of nodes (taken as they are), with
+// copies of g's inputs and initializers that keep accepts by name, and
+// outputs declared as given.
+func subgraph(g *onnxpb.GraphProto, name string, nodes []*onnxpb.NodeProto, keepInput, keepInit func(string) bool, outputs []ValueInfo) *onnxpb.GraphProto {
+	sg := &onnxpb.GraphProto{Name: ptr(name), Node: nodes}
+	for _, v := range g.GetInput() {
+		if keepInput(v.GetName()) {
+			sg.Input = append(sg.Input, proto.Clone(v).(*onnxpb.ValueInfoProto))
+		}
+	}
+	for _, t := range g.GetInitializer() {
+		if keepInit(t.GetName()) {
+			sg.Initializer = append(sg.Initializer, proto.Clone(t).(*onnxpb.TensorProto))
+		}
+	}
+	for _, v := range outputs {
+		sg.Output = append(sg.Output, valueInfoProto(v))
+	}
+	return sg
+}

@@ -177,33 +177,21 @@ func SplitShared(m *Model, shared string, uniform []string) (*Shared, error) {
 		}
 	}
 
-	sub := func(keep []bool, name string, inputs func(string) bool, outputs []ValueInfo) *Model {
-		sg := &onnxpb.GraphProto{Name: ptr(name)}
+	sub := func(keep []bool, name string, outputs []ValueInfo) *Model {
+		var kept []*onnxpb.NodeProto
 		used := map[string]bool{}
 		for i, n := range nodes {
 			if keep[i] {
-				sg.Node = append(sg.Node, proto.Clone(n).(*onnxpb.NodeProto))
+				kept = append(kept, proto.Clone(n).(*onnxpb.NodeProto))
 				for _, x := range n.GetInput() {
 					used[x] = true
 				}
 			}
 		}
-		for _, v := range g.GetInput() {
-			if used[v.GetName()] && inputs(v.GetName()) {
-				sg.Input = append(sg.Input, proto.Clone(v).(*onnxpb.ValueInfoProto))
-			}
-		}
-		for _, t := range g.GetInitializer() {
-			if used[t.GetName()] {
-				sg.Initializer = append(sg.Initializer, proto.Clone(t).(*onnxpb.TensorProto))
-			}
-		}
-		for _, v := range outputs {
-			sg.Output = append(sg.Output, valueInfoProto(v))
-		}
-		return m.withGraph(sg)
+		isUsed := func(x string) bool { return used[x] }
+		return m.withGraph(subgraph(g, name, kept, isUsed, isUsed, outputs))
 	}
-	prefix := sub(inPrefix, g.GetName()+"_shared", func(string) bool { return true }, values)
+	prefix := sub(inPrefix, g.GetName()+"_shared", values)
 	var prefixInputs []string
 	for _, v := range prefix.Proto.GetGraph().GetInput() {
 		if fromVarying[v.GetName()] {
@@ -219,7 +207,7 @@ func SplitShared(m *Model, shared string, uniform []string) (*Shared, error) {
 	for _, o := range g.GetOutput() {
 		outs = append(outs, valueInfo(o))
 	}
-	main := sub(inMain, g.GetName(), func(string) bool { return true }, outs)
+	main := sub(inMain, g.GetName(), outs)
 	mg := main.Proto.GetGraph()
 	for _, v := range values {
 		mg.Input = append(mg.Input, valueInfoProto(v))
