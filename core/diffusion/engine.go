@@ -99,6 +99,19 @@ func (e *Engine) SetUNetFile(file string) {
 	e.unetFile = file
 }
 
+// setUNetOption sets one of the UNet's rewrite switches (noHoist, noFuse,
+// noShare) and, when it changes, closes the UNet session so that the next
+// run opens it the new way.
+func (e *Engine) setUNetOption(flag *bool, v bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if *flag == v {
+		return
+	}
+	*flag = v
+	e.closeUNetLocked()
+}
+
 // closeUNetLocked closes the UNet session (and its hoisted projections) so
 // that the next use opens it anew. Called with e.mu held.
 func (e *Engine) closeUNetLocked() {

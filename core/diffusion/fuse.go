@@ -27,13 +27,7 @@ import (
 // creation when a model is opened (the two are opened one after the other,
 // never both in memory).
 func (e *Engine) SetFuseAttention(on bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.noFuse == !on {
-		return
-	}
-	e.noFuse = !on
-	e.closeUNetLocked()
+	e.setUNetOption(&e.noFuse, !on)
 }
 
 // UNetNote says how the UNet session was opened: with its attentions fused

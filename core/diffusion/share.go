@@ -36,13 +36,7 @@ type rowShare struct {
 // pipeline takes 0.95–0.99× of the unshared time at batch 4 and 0.93–0.96×
 // at batch 1; OneActor's three rows per image share more.
 func (e *Engine) SetShareRows(on bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.noShare == !on {
-		return
-	}
-	e.noShare = !on
-	e.closeUNetLocked()
+	e.setUNetOption(&e.noShare, !on)
 }
 
 // editShared, when set (by tests), edits each split before it is saved: a
