@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/oneactor/oneactor-desktop/core/onnx/onnxpb"
 )
@@ -20,15 +21,15 @@ func AffineToBatchNorm(m *Model) (int, error) {
 	if g == nil {
 		return 0, fmt.Errorf("model has no graph")
 	}
-	inits := map[string]*onnxpb.TensorProto{}
-	for _, t := range g.GetInitializer() {
-		inits[t.GetName()] = t
+	f := newFuser(m)
+	constant := func(name string) *onnxpb.TensorProto { // an initializer no graph input overrides
+		if _, isInput := f.ins[name]; isInput {
+			return nil
+		}
+		return f.inits[name]
 	}
-	for _, in := range g.GetInput() {
-		delete(inits, in.GetName()) // an input may override its initializer
-	}
-	channels := func(name string) int64 {
-		t := inits[name]
+	channels := func(name string) int64 { // C for a float32 [C,1,1] constant, else 0
+		t := constant(name)
 		if t == nil || DataType(t.GetDataType()) != Float {
 			return 0
 		}
@@ -37,23 +38,15 @@ func AffineToBatchNorm(m *Model) (int, error) {
 		}
 		return 0
 	}
-	readers := map[string]int{}
-	for _, n := range g.GetNode() {
-		for _, x := range n.GetInput() {
-			readers[x]++
-		}
-	}
-	for _, o := range g.GetOutput() {
-		readers[o.GetName()]++
-	}
 	consumer := map[string]*onnxpb.NodeProto{}
 	for _, n := range g.GetNode() {
 		for _, x := range n.GetInput() {
-			consumer[x] = n // the only one where readers[x] == 1
+			consumer[x] = n // the only one where f.private(x)
 		}
 	}
 
-	flat := uniqueName(g, "affine_to_batchnorm/flat")
+	names := newNamer(g)
+	flat := names.fresh("affine_to_batchnorm/flat")
 	replace := map[*onnxpb.NodeProto]*onnxpb.NodeProto{} // Add → its BatchNormalization
 	drop := map[*onnxpb.NodeProto]bool{}
 	var newInits []*onnxpb.TensorProto
@@ -63,7 +56,7 @@ func AffineToBatchNorm(m *Model) (int, error) {
 		if out, ok := flattened[name]; ok {
 			return out
 		}
-		out := uniqueName(g, name+"/flat")
+		out := names.fresh(name + "/flat")
 		flattened[name] = out
 		reshapes = append(reshapes, &onnxpb.NodeProto{Name: ptr(out), OpType: ptr("Reshape"), Input: []string{name, flat}, Output: []string{out}})
 		return out
@@ -78,7 +71,7 @@ func AffineToBatchNorm(m *Model) (int, error) {
 		}
 		c := channels(gamma)
 		y := mul.GetOutput()[0]
-		if c == 0 || channels(x) != 0 || readers[y] != 1 || drop[mul] {
+		if c == 0 || channels(x) != 0 || !f.private(y) || drop[mul] {
 			continue
 		}
 		add := consumer[y]
@@ -89,10 +82,10 @@ func AffineToBatchNorm(m *Model) (int, error) {
 		if beta == y {
 			beta = add.GetInput()[0]
 		}
-		if channels(beta) != c || inits[x] != nil {
+		if channels(beta) != c || constant(x) != nil {
 			continue
 		}
-		base := uniqueName(g, nameOr(mul)+"/AffineToBatchNorm")
+		base := names.fresh(nameOr(mul)+"/AffineToBatchNorm", "/mean", "/var")
 		zeros, ones := make([]float32, c), make([]float32, c)
 		for i := range ones {
 			ones[i] = 1
@@ -126,10 +119,12 @@ func AffineToBatchNorm(m *Model) (int, error) {
 	return len(replace), nil
 }
 
-// uniqueName is base, or base with a number appended, so that no value,
-// node or initializer of g has that name yet.
-func uniqueName(g *onnxpb.GraphProto, base string) string {
-	taken := map[string]bool{}
+// namer hands out names no value, node or initializer of a graph has,
+// nor any name it handed out before.
+type namer map[string]bool
+
+func newNamer(g *onnxpb.GraphProto) namer {
+	taken := namer{}
 	for _, t := range g.GetInitializer() {
 		taken[t.GetName()] = true
 	}
@@ -142,9 +137,22 @@ func uniqueName(g *onnxpb.GraphProto, base string) string {
 			taken[o] = true
 		}
 	}
+	return taken
+}
+
+// fresh returns base, or base with a number appended, such that neither
+// it nor it followed by any of suffixes is taken, and takes them.
+func (taken namer) fresh(base string, suffixes ...string) string {
+	free := func(name string) bool {
+		return !taken[name] && !slices.ContainsFunc(suffixes, func(s string) bool { return taken[name+s] })
+	}
 	name := base
-	for i := 1; taken[name] || taken[name+"/flat"] || taken[name+"/mean"]; i++ {
+	for i := 1; !free(name); i++ {
 		name = fmt.Sprintf("%s_%d", base, i)
+	}
+	taken[name] = true
+	for _, s := range suffixes {
+		taken[name+s] = true
 	}
 	return name
 }

@@ -218,11 +218,7 @@ func (f *fuser) constTensor(name string) *onnxpb.TensorProto {
 		return t
 	}
 	if n := f.op(name, "Constant"); n != nil {
-		for _, a := range n.GetAttribute() {
-			if a.GetName() == "value" {
-				return a.GetT()
-			}
-		}
+		return tensorAttr(n, "value")
 	}
 	return nil
 }
@@ -265,6 +261,16 @@ func intAttr(n *onnxpb.NodeProto, name string, def int64) int64 {
 		}
 	}
 	return def
+}
+
+// tensorAttr is n's tensor attribute name, or nil.
+func tensorAttr(n *onnxpb.NodeProto, name string) *onnxpb.TensorProto {
+	for _, a := range n.GetAttribute() {
+		if a.GetName() == name {
+			return a.GetT()
+		}
+	}
+	return nil
 }
 
 // dimElem is one element of a Reshape target as far as it can be read

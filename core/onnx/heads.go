@@ -39,12 +39,7 @@ func HeadsFirst(h *Hoisted) int {
 				heads = -1
 				break
 			}
-			nh := int64(0)
-			for _, a := range n.GetAttribute() {
-				if a.GetName() == "num_heads" {
-					nh = a.GetI()
-				}
-			}
+			nh := intAttr(n, "num_heads", 0)
 			if nh <= 0 || (heads != 0 && heads != nh) {
 				heads = -1
 				break

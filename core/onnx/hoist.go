@@ -64,12 +64,7 @@ func HoistProjections(m *Model, input string) (*Hoisted, error) {
 			if !ok || len(ins) != 1 {
 				continue
 			}
-			to := Undefined
-			for _, a := range n.GetAttribute() {
-				if a.GetName() == "to" {
-					to = DataType(a.GetI())
-				}
-			}
+			to := DataType(intAttr(n, "to", int64(Undefined)))
 			if to == Undefined {
 				continue
 			}

@@ -97,7 +97,7 @@ func SplitShared(m *Model, shared string, uniform []string) (*Shared, error) {
 			}
 		}
 		isShape := shapeOps[n.GetOpType()] || (anyShape && allShape)
-		isConst := n.GetOpType() == "Constant" || (len(ins) > 0 && allNames(ins, func(x string) bool { return x == "" || consts[x] }))
+		isConst := n.GetOpType() == "Constant" || (len(ins) > 0 && !slices.ContainsFunc(ins, func(x string) bool { return x != "" && !consts[x] }))
 		outType := nodeOutputType(n, types)
 		for _, o := range n.GetOutput() {
 			producer[o] = i
@@ -123,7 +123,7 @@ func SplitShared(m *Model, shared string, uniform []string) (*Shared, error) {
 	inMain := make([]bool, len(nodes))
 	for i := len(nodes) - 1; i >= 0; i-- {
 		n := nodes[i]
-		if core[i] || !anyName(n.GetOutput(), func(o string) bool { return needed[o] }) {
+		if core[i] || !slices.ContainsFunc(n.GetOutput(), func(o string) bool { return needed[o] }) {
 			continue
 		}
 		inMain[i] = true
@@ -165,10 +165,10 @@ func SplitShared(m *Model, shared string, uniform []string) (*Shared, error) {
 	}
 	for i := len(nodes) - 1; i >= 0; i-- {
 		n := nodes[i]
-		if !core[i] && !anyName(n.GetOutput(), func(o string) bool { return want[o] }) {
+		if !core[i] && !slices.ContainsFunc(n.GetOutput(), func(o string) bool { return want[o] }) {
 			continue
 		}
-		if !core[i] && anyName(n.GetInput(), func(x string) bool { return fromVarying[x] }) {
+		if !core[i] && slices.ContainsFunc(n.GetInput(), func(x string) bool { return fromVarying[x] }) {
 			return nil, fmt.Errorf("share: node %q is needed before the split but reads a varying input", n.GetName())
 		}
 		inPrefix[i] = true
@@ -213,10 +213,7 @@ func SplitShared(m *Model, shared string, uniform []string) (*Shared, error) {
 		mg.Input = append(mg.Input, valueInfoProto(v))
 	}
 	mg.ValueInfo = nil
-	keeps := false
-	for _, v := range mg.GetInput() {
-		keeps = keeps || v.GetName() == shared
-	}
+	keeps := slices.ContainsFunc(mg.GetInput(), func(v *onnxpb.ValueInfoProto) bool { return v.GetName() == shared })
 	return &Shared{Prefix: prefix, Main: main, Values: values, KeepsInput: keeps, PrefixInputs: prefixInputs}, nil
 }
 
@@ -229,24 +226,12 @@ func nodeOutputType(n *onnxpb.NodeProto, types map[string]DataType) DataType {
 	case "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf":
 		return Bool
 	case "Cast":
-		for _, a := range n.GetAttribute() {
-			if a.GetName() == "to" {
-				return DataType(a.GetI())
-			}
-		}
-		return Undefined
+		return DataType(intAttr(n, "to", int64(Undefined)))
 	case "Constant":
-		for _, a := range n.GetAttribute() {
-			if a.GetName() == "value" {
-				return DataType(a.GetT().GetDataType())
-			}
-		}
-		return Undefined
+		return DataType(tensorAttr(n, "value").GetDataType()) // Undefined without one
 	case "ConstantOfShape":
-		for _, a := range n.GetAttribute() {
-			if a.GetName() == "value" {
-				return DataType(a.GetT().GetDataType())
-			}
+		if t := tensorAttr(n, "value"); t != nil {
+			return DataType(t.GetDataType())
 		}
 		return Float
 	case "Where":
@@ -259,22 +244,4 @@ func nodeOutputType(n *onnxpb.NodeProto, types map[string]DataType) DataType {
 		return Undefined
 	}
 	return types[n.GetInput()[0]]
-}
-
-func anyName(xs []string, f func(string) bool) bool {
-	for _, x := range xs {
-		if f(x) {
-			return true
-		}
-	}
-	return false
-}
-
-func allNames(xs []string, f func(string) bool) bool {
-	for _, x := range xs {
-		if !f(x) {
-			return false
-		}
-	}
-	return true
 }
