@@ -85,6 +85,16 @@ func (e *Engine) StepSessionOptions() ort.SessionOptions {
 	return o
 }
 
+// SideSessionOptions are the options of a small session that runs between
+// two runs of a step session (the UNet's shared part, OneActor's
+// projector): one thread, so that it does not contend for the cores with
+// the step session's workers, still spinning from its last run.
+func (e *Engine) SideSessionOptions() ort.SessionOptions {
+	o := e.opts
+	o.IntraOpThreads = 1
+	return o
+}
+
 // SetUNetFile makes the engine run another UNet file — an edit of
 // model.onnx that shares its weights, e.g. one that also outputs h — given
 // as an absolute path or a name in the UNet's folder; "" restores

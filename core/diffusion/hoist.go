@@ -215,13 +215,9 @@ func (e *Engine) rewrittenSplit(dir, path string, h *onnx.Hoisted) (*ort.Session
 		return nil, nil, "", err
 	}
 	if sp != nil {
-		// One thread: the shared part is small, runs at one row per image,
-		// and runs right before the main part, whose workers are still
-		// spinning from the last step (StepSessionOptions); a pool of its own
-		// would contend with them for the cores.
-		popts := e.opts
-		popts.IntraOpThreads = 1
-		prefix, err := e.rt.NewSession(filepath.Join(dir, "shared.onnx"), popts)
+		// The shared part is small, runs at one row per image, and runs
+		// right before the main part.
+		prefix, err := e.rt.NewSession(filepath.Join(dir, "shared.onnx"), e.SideSessionOptions())
 		if err != nil {
 			return fail(nil, fmt.Errorf("the UNet's shared part does not load: %w", err))
 		}

@@ -224,10 +224,8 @@ func NewTuner(ctx context.Context, rt *ort.Runtime, eng *diffusion.Engine, laten
 	if t.projRes, err = autodiff.Compile(t.proj.Model, sh, autodiff.Options{Wrt: wrt, Output: t.proj.Output, Loss: autodiff.LossUpstream, KeepOutputs: true}); err != nil {
 		return nil, err
 	}
-	// The projector is small and runs between two UNet-gradient runs: one
-	// thread, off the cores the UNet's spinning workers hold.
-	popts := eng.SessionOptions()
-	popts.IntraOpThreads = 1
+	// The projector is small and runs between two UNet-gradient runs.
+	popts := eng.SideSessionOptions()
 	if t.projGrad, err = rt.NewSessionFromModel(t.projRes.Model, popts); err != nil {
 		return nil, err
 	}
