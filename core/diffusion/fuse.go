@@ -21,11 +21,11 @@ import (
 // the ToyWorld pipeline runs in 0.96–0.98× of the unfused split's time at
 // 1 thread and 0.89–0.92× at 2 threads (bench generate --unet
 // split,unshared), and a fused graph is used only after it gave the unfused
-// graph's output on a check input. With the UNet split (SetHoistProjections)
-// fusion also lays the prompt's keys and values out head-first
-// (onnx.HeadsFirst), which MultiHeadAttention reads without transposing. The price is one more UNet session
-// creation when a model is opened (the two are opened one after the other,
-// never both in memory).
+// graph's output on a check input. On the split UNet fusion also lays the
+// prompt's keys and values out head-first (onnx.HeadsFirst), which
+// MultiHeadAttention reads without transposing. The price is one more UNet
+// session creation when a model is opened (the two are opened one after the
+// other, never both in memory).
 func (e *Engine) SetFuseAttention(on bool) {
 	e.setUNetOption(&e.noFuse, !on)
 }
